@@ -1,0 +1,152 @@
+/*  broker_internal - the broker's records, shared by its own files only
+
+    peer    one connected client or worker agent (one ROUTER identity)
+    pool    a client's pool: its queue of waiting tasks and its cap
+    task    one submitted task, from SUBMIT until its result leaves
+
+    Ownership: the broker owns peers (by routing key); a client peer owns
+    its pools; a pool owns its queued tasks; a worker peer's window owns
+    the tasks dispatched to it. A task keeps borrowed pointers to its
+    client and pool, set to NULL when either goes (the task then runs to
+    its end and its result is dropped).
+
+    Used by the broker thread only.
+*/
+#ifndef BROKER_INTERNAL_H_INCLUDED
+#define BROKER_INTERNAL_H_INCLUDED
+
+#include "zmp_broker.h"
+#include "zmp_proto.h"
+
+#include <czmq.h>
+
+typedef struct broker_peer broker_peer_t;
+typedef struct broker_pool broker_pool_t;
+
+typedef struct {
+    uint64_t task_id;       //  The client's id for it
+    broker_peer_t *client;  //  Borrowed; NULL once the client left
+    broker_pool_t *pool;    //  Borrowed; NULL once the pool went
+    uint32_t flags;         //  ZMP_TASK_*
+    uint32_t timeout_ms;    //  Run-time limit, 0: none
+    char function[ZMP_FUNCTION_NAME_MAX + 1];
+    zframe_t *args;         //  Owned: the argument frame
+    broker_peer_t *worker;  //  Borrowed: where it runs, or NULL
+    uint32_t slot;          //  Window slot at that worker
+    uint64_t seq;           //  Dispatch number, unique per broker
+    uint32_t attempt;       //  Dispatches so far
+    int64_t dispatched_at;  //  zclock_mono () ms
+} broker_task_t;
+
+struct broker_pool {
+    uint32_t pool_id;       //  The client's id for it
+    broker_peer_t *client;  //  Borrowed: the owner
+    uint32_t processes;     //  Cap on running tasks, 0: none
+    uint32_t running;       //  Tasks of this pool now dispatched
+    bool closed;            //  The client closed it; freed when empty
+    zlistx_t *queue;        //  Owned broker_task_t *, oldest first
+    void *handle;           //  In the client's pool rotation
+};
+
+struct broker_peer {
+    char key[2 * 256 + 1];    //  Hex of the routing id: the hash key
+    zframe_t *routing_id;     //  Owned
+    zmp_proto_hello_t hello;  //  What it said it is
+    int64_t seen_at;          //  zclock_mono () ms of its last message
+    int64_t sent_at;          //  zclock_mono () ms of our last send
+    int64_t joined_at;        //  zclock_mono () ms of its HELLO
+    zmsg_t *outgoing;         //  Owned: DISPATCH or RESULT being built
+    zlistx_t *backlog;        //  Owned zmsg_t * the socket refused
+    bool gone;                //  Left; reaped at the end of the turn
+    void *handle;             //  In the worker or client list
+    void *dirty_handle;       //  In the dirty list, or NULL
+    //  Worker
+    broker_task_t **window;  //  Owned tasks in flight, by slot
+    uint32_t capacity;       //  Window size: slots + prefetch
+    uint32_t in_flight;      //  Tasks in the window
+    uint32_t *free_slots;    //  Owned stack of free window slots
+    uint32_t free_count;
+    uint64_t done;    //  Results it returned
+    uint64_t failed;  //  Of those, failures
+    //  Client
+    zhashx_t *pools;       //  Owned broker_pool_t * by pool id
+    zlistx_t *pool_order;  //  Pools in rotation (not owned)
+    uint64_t queued;       //  Tasks waiting in its pools
+    uint64_t running;      //  Tasks of its pools dispatched
+    uint64_t submitted;
+    uint64_t completed;
+};
+
+//  Counters of the whole broker since start
+typedef struct {
+    uint64_t submitted;   //  Tasks accepted
+    uint64_t dispatched;  //  Dispatches (a retry counts again)
+    uint64_t completed;   //  Results delivered or dropped
+    uint64_t failed;      //  Of those, failures
+    uint64_t stale;       //  Results for tasks no longer there
+    uint64_t rejected;    //  Malformed or refused messages
+    uint64_t lost;        //  Tasks lost with their worker
+} broker_counters_t;
+
+//  The scheduler: peers, pools, tasks, fair dispatch
+typedef struct {
+    zhashx_t *peers;    //  Owned broker_peer_t * by key
+    zlistx_t *workers;  //  Worker peers (not owned)
+    zlistx_t *clients;  //  Client peers, in rotation (not owned)
+    zlistx_t *dirty;    //  Peers with outgoing messages (not owned)
+    uint32_t prefetch;  //  Window slots beyond a worker's slots
+    uint64_t next_seq;  //  Next dispatch number
+    uint64_t queued;    //  Tasks waiting, all clients
+    uint32_t slots;     //  Slots of all workers
+    broker_counters_t counters;
+} broker_sched_t;
+
+//  zmp_sched.c
+void broker_sched_init (broker_sched_t *sched, uint32_t prefetch);
+void broker_sched_destroy (broker_sched_t *sched);
+//  Routing key (hex) of a routing id frame, into key (513 bytes)
+void broker_routing_key (zframe_t *routing_id, char *key);
+broker_peer_t *broker_peer_lookup (broker_sched_t *sched, const char *key);
+//  A new peer from its HELLO; takes the routing id
+broker_peer_t *broker_peer_add (broker_sched_t *sched, zframe_t **routing_id_p,
+                                const char *key, const zmp_proto_hello_t *hello,
+                                int64_t now);
+//  The peer left: its queued tasks go, running ones are aborted (client)
+//  or reported lost (worker). Marked gone; freed by broker_sched_reap.
+void broker_peer_remove (broker_sched_t *sched, broker_peer_t *peer,
+                         const char *why);
+//  Free peers marked gone
+void broker_sched_reap (broker_sched_t *sched);
+//  Append frames to the peer's outgoing message of command (started if
+//  none); takes the frames (second may be NULL)
+void broker_peer_queue (broker_sched_t *sched, broker_peer_t *peer,
+                        zmp_proto_command_t command, zframe_t **first_p,
+                        zframe_t **second_p);
+
+//  The pool pool_id of client, made (uncapped) if it does not exist
+broker_pool_t *broker_pool_get (broker_sched_t *sched, broker_peer_t *client,
+                                uint32_t pool_id);
+//  Set a pool's cap, close it, or cancel all its tasks
+void broker_pool_close (broker_sched_t *sched, broker_pool_t *pool);
+void broker_pool_cancel (broker_sched_t *sched, broker_pool_t *pool);
+
+//  Queue a task (takes it)
+void broker_task_queue (broker_sched_t *sched, broker_task_t *task);
+//  Send a result for task to its client (if it still has one); takes value
+void broker_task_result (broker_sched_t *sched, broker_task_t *task,
+                         uint32_t status, int64_t pid, zframe_t **value_p);
+void broker_task_destroy (broker_task_t **task_p);
+
+//  A worker returned a result: match it to its window slot. Returns the
+//  task (now out of the window; caller destroys), or NULL if stale.
+broker_task_t *broker_window_take (broker_sched_t *sched, broker_peer_t *worker,
+                                   uint32_t slot, uint64_t seq);
+
+//  Dispatch queued tasks to workers with room, fairly across clients
+void broker_sched_dispatch (broker_sched_t *sched, int64_t now);
+
+//  Status map, as STATUS replies carry it
+zframe_t *broker_sched_status (broker_sched_t *sched, int64_t now,
+                               int64_t started_at, const char *endpoint);
+
+#endif

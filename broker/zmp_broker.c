@@ -1,0 +1,615 @@
+/*  zmp_broker - the broker
+
+    The loop: poll the ROUTER (and the actor pipe), take up to a batch of
+    messages, dispatch what can be dispatched, then send every peer the one
+    message gathered for it this turn (DISPATCH or RESULT, many items each),
+    then run the heartbeat tick when due. Batching falls out of the loop:
+    under load a turn sees many messages and sends few; idle, each message
+    is answered in its own turn.
+
+    Sends never block: the socket has a zero send timeout and
+    ZMQ_ROUTER_MANDATORY, so a message for a peer that vanished fails with
+    EHOSTUNREACH (dropped, the peer will expire) and one the socket cannot
+    take now (EAGAIN) waits in that peer's backlog for the next turn.
+
+    A status request is answered in the turn it arrives, whatever the load:
+    it never waits behind tasks.
+*/
+#include "broker_internal.h"
+
+#include "zmp_error.h"
+#include "zmp_log.h"
+#include "zmp_value.h"
+
+#include <unistd.h>
+
+#define BROKER_RECV_BATCH 1000  //  Messages taken per turn, at most
+
+struct zmp_broker {
+    zmp_broker_config_t config;  //  Strings borrowed from the caller
+    zsock_t *router;             //  Owned
+    char *endpoint;              //  Owned: as bound, port resolved
+    broker_sched_t sched;        //  Peers, pools, tasks
+    int64_t started_at;          //  zclock_mono () ms
+    int64_t next_tick_at;        //  zclock_mono () ms
+    bool stopping;               //  $TERM received
+};
+
+//  --------------------------------------------------------------------------
+//  Bind the broker.
+
+zmp_broker_t *
+zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
+{
+    assert (config && config->endpoint);
+    zmp_broker_t *self = (zmp_broker_t *) zmalloc (sizeof (zmp_broker_t));
+    self->config = *config;
+    if (self->config.heartbeat_ms <= 0)
+        self->config.heartbeat_ms = ZMP_BROKER_HEARTBEAT_MS;
+    if (self->config.liveness <= 0)
+        self->config.liveness = ZMP_BROKER_LIVENESS;
+    if (self->config.prefetch < 0)
+        self->config.prefetch = ZMP_BROKER_PREFETCH;
+    broker_sched_init (&self->sched, (uint32_t) self->config.prefetch);
+    self->router = zsock_new (ZMQ_ROUTER);
+    assert (self->router);
+    zsock_set_router_mandatory (self->router, 1);
+    zsock_set_sndtimeo (self->router, 0);
+    zsock_set_rcvtimeo (self->router, 0);
+    zsock_set_linger (self->router, 200);
+    zsock_set_sndhwm (self->router, 10000);
+    zsock_set_rcvhwm (self->router, 10000);
+    if (zsock_bind (self->router, "%s", config->endpoint) == -1) {
+        zmp_error_set (error, ZMP_ERR_SYSTEM, "cannot bind %s: %s",
+                       config->endpoint, zmq_strerror (zmq_errno ()));
+        zmp_broker_destroy (&self);
+        return NULL;
+    }
+    self->endpoint = zsock_last_endpoint (self->router);
+    if (config->endpoint_file) {
+        char temp[4096];
+        snprintf (temp, sizeof temp, "%s.tmp", config->endpoint_file);
+        FILE *file = fopen (temp, "w");
+        if (!file || fprintf (file, "%s\n", self->endpoint) < 0
+            || fclose (file) != 0 || rename (temp, config->endpoint_file)) {
+            zmp_error_set (error, ZMP_ERR_SYSTEM, "cannot write %s: %s",
+                           config->endpoint_file, strerror (errno));
+            zmp_broker_destroy (&self);
+            return NULL;
+        }
+    }
+    self->started_at = zclock_mono ();
+    return self;
+}
+
+//  --------------------------------------------------------------------------
+//  Free the broker.
+
+void
+zmp_broker_destroy (zmp_broker_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zmp_broker_t *self = *self_p;
+        broker_sched_destroy (&self->sched);
+        zsock_destroy (&self->router);
+        zstr_free (&self->endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  The bound endpoint.
+
+const char *
+zmp_broker_endpoint (const zmp_broker_t *self)
+{
+    assert (self);
+    return self->endpoint;
+}
+
+//  Send msg (the routing id is prepended here) to peer; always takes msg.
+//  Returns 0, 1 if the socket cannot take it now (msg is put back in
+//  *msg_p), -1 if the peer is unreachable (dropped).
+static int
+s_send_raw (zmp_broker_t *self, broker_peer_t *peer, zmsg_t **msg_p)
+{
+    zframe_t *routing_id = zframe_dup (peer->routing_id);
+    zmsg_prepend (*msg_p, &routing_id);
+    if (zmsg_send (msg_p, self->router) == 0) {
+        peer->sent_at = zclock_mono ();
+        return 0;
+    }
+    int error = zmq_errno ();
+    routing_id = zmsg_pop (*msg_p);
+    zframe_destroy (&routing_id);
+    if (error == EAGAIN)
+        return 1;
+    zmp_debug ("broker: cannot send to %s: %s", peer->key,
+               zmq_strerror (error));
+    zmsg_destroy (msg_p);
+    return -1;
+}
+
+//  Send one message now, outside the batch (replies, heartbeats).
+static void
+s_send_now (zmp_broker_t *self, broker_peer_t *peer, zmsg_t **msg_p)
+{
+    if (zlistx_size (peer->backlog) || peer->outgoing) {
+        //  Keep order: it goes behind what is already waiting
+        zlistx_add_end (peer->backlog, *msg_p);
+        *msg_p = NULL;
+        if (!peer->dirty_handle)
+            peer->dirty_handle = zlistx_add_end (self->sched.dirty, peer);
+        return;
+    }
+    if (s_send_raw (self, peer, msg_p) == 1) {
+        zlistx_add_end (peer->backlog, *msg_p);
+        *msg_p = NULL;
+        if (!peer->dirty_handle)
+            peer->dirty_handle = zlistx_add_end (self->sched.dirty, peer);
+    }
+}
+
+//  Send a message to a routing id that is not (or no longer) a peer.
+static void
+s_send_stranger (zmp_broker_t *self, zframe_t *routing_id, zmsg_t **msg_p)
+{
+    zframe_t *copy = zframe_dup (routing_id);
+    zmsg_prepend (*msg_p, &copy);
+    if (zmsg_send (msg_p, self->router))
+        zmsg_destroy (msg_p);
+}
+
+static void
+s_reject (zmp_broker_t *self, zframe_t *routing_id, broker_peer_t *peer,
+          zmp_error_kind_t kind, const char *reason)
+{
+    self->sched.counters.rejected++;
+    char key[2 * 256 + 1];
+    broker_routing_key (routing_id, key);
+    zmp_warning ("broker: peer %s: %s", key, reason);
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_ERROR);
+    zframe_t *body = zmp_proto_encode_notice (kind, reason);
+    zmsg_append (msg, &body);
+    if (peer)
+        s_send_now (self, peer, &msg);
+    else
+        s_send_stranger (self, routing_id, &msg);
+}
+
+//  Flush: send every peer what was gathered for it this turn.
+static void
+s_flush (zmp_broker_t *self)
+{
+    broker_sched_t *sched = &self->sched;
+    broker_peer_t *peer = (broker_peer_t *) zlistx_first (sched->dirty);
+    while (peer) {
+        broker_peer_t *next = (broker_peer_t *) zlistx_next (sched->dirty);
+        bool blocked = false;
+        if (peer->outgoing) {
+            zlistx_add_end (peer->backlog, peer->outgoing);
+            peer->outgoing = NULL;
+        }
+        while (!blocked && zlistx_size (peer->backlog)) {
+            zmsg_t *msg = (zmsg_t *) zlistx_detach (peer->backlog, NULL);
+            if (s_send_raw (self, peer, &msg) == 1) {
+                zlistx_add_start (peer->backlog, msg);
+                blocked = true;
+            }
+        }
+        if (!blocked) {
+            zlistx_delete (sched->dirty, peer->dirty_handle);
+            peer->dirty_handle = NULL;
+        }
+        peer = next;
+    }
+}
+
+static void
+s_welcome (zmp_broker_t *self, broker_peer_t *peer)
+{
+    zmp_proto_welcome_t welcome = { (uint32_t) self->config.heartbeat_ms,
+                                    (uint32_t) self->config.liveness,
+                                    self->sched.slots };
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_WELCOME);
+    zframe_t *body = zmp_proto_encode_welcome (&welcome);
+    zmsg_append (msg, &body);
+    s_send_now (self, peer, &msg);
+}
+
+static void
+s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
+            broker_peer_t *peer, zmsg_t *msg, int64_t now)
+{
+    zmp_proto_hello_t hello;
+    zmp_error_t error;
+    if (zmp_proto_decode_hello (zmsg_next (msg), &hello, &error)) {
+        s_reject (self, *routing_id_p, peer, ZMP_ERR_PROTOCOL, error.message);
+        return;
+    }
+    if (peer) {
+        //  Said hello again: it restarted or lost us. Start it afresh
+        broker_peer_remove (&self->sched, peer, "said HELLO again");
+        broker_sched_reap (&self->sched);
+    }
+    peer = broker_peer_add (&self->sched, routing_id_p, key, &hello, now);
+    char name[64];
+    zmp_log_clean (hello.name, strlen (hello.name), name, sizeof name);
+    if (hello.role == ZMP_ROLE_WORKER)
+        zmp_notice ("broker: worker %s joined from %s pid %lld with %u slots",
+                    name[0] ? name : key, hello.host, (long long) hello.pid,
+                    hello.slots);
+    else
+        zmp_info ("broker: client %s joined from %s pid %lld",
+                  name[0] ? name : key, hello.host, (long long) hello.pid);
+    s_welcome (self, peer);
+}
+
+//  A SUBMIT item that cannot be queued: answer with an error result when
+//  the task id can be read, else with an ERROR.
+static void
+s_refuse_task (zmp_broker_t *self, broker_peer_t *client, zframe_t *header,
+               const zmp_error_t *cause)
+{
+    self->sched.counters.rejected++;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    uint64_t task_id = 0;
+    bool known =
+        header
+        && zmp_value_unpack (&unpacked, zframe_data (header),
+                             zframe_size (header), NULL)
+               == 0
+        && unpacked.data.type == MSGPACK_OBJECT_ARRAY
+        && unpacked.data.via.array.size > 0
+        && zmp_uint_get (&unpacked.data.via.array.ptr[0], UINT64_MAX, &task_id)
+               == 0;
+    msgpack_unpacked_destroy (&unpacked);
+    zmp_warning ("broker: client %s: refused a task: %s", client->key,
+                 cause->message);
+    if (known) {
+        zmp_proto_result_t result = { task_id, cause->kind, 0 };
+        zframe_t *result_header = zmp_proto_encode_result (&result);
+        zframe_t *value = zmp_proto_encode_error (cause);
+        broker_peer_queue (&self->sched, client, ZMP_PROTO_RESULT,
+                           &result_header, &value);
+    } else {
+        zmsg_t *msg = zmp_proto_new (ZMP_PROTO_ERROR);
+        zframe_t *body = zmp_proto_encode_notice (cause->kind, cause->message);
+        zmsg_append (msg, &body);
+        s_send_now (self, client, &msg);
+    }
+}
+
+static void
+s_on_submit (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
+{
+    size_t items = (zmsg_size (msg) - 1) / 2;
+    if (items > ZMP_PROTO_BATCH_MAX || zmsg_size (msg) % 2 == 0) {
+        s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
+                  "SUBMIT must carry 1 to 8192 (task, args) pairs");
+        return;
+    }
+    zframe_t *header = zmsg_pop (msg);
+    zframe_destroy (&header);  //  The protocol header
+    header = zmsg_pop (msg);
+    while (header) {
+        zframe_t *args = zmsg_pop (msg);
+        broker_task_t *task =
+            (broker_task_t *) zmalloc (sizeof (broker_task_t));
+        zmp_proto_task_t decoded;
+        zmp_error_t error;
+        if (zmp_proto_decode_task (header, &decoded, &error)) {
+            s_refuse_task (self, client, header, &error);
+            zframe_destroy (&args);
+            broker_task_destroy (&task);
+        } else {
+            task->task_id = decoded.task_id;
+            task->flags = decoded.flags;
+            task->timeout_ms = decoded.timeout_ms;
+            memcpy (task->function, decoded.function, sizeof task->function);
+            task->args = args;
+            task->client = client;
+            task->pool =
+                broker_pool_get (&self->sched, client, decoded.pool_id);
+            if (task->pool->closed) {
+                zmp_error_set (&error, ZMP_ERR_USAGE, "pool %u is closed",
+                               decoded.pool_id);
+                s_refuse_task (self, client, header, &error);
+                broker_task_destroy (&task);
+            } else {
+                client->submitted++;
+                self->sched.counters.submitted++;
+                broker_task_queue (&self->sched, task);
+            }
+        }
+        zframe_destroy (&header);
+        header = zmsg_pop (msg);
+    }
+}
+
+static void
+s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
+{
+    zframe_t *header = zmsg_pop (msg);
+    zframe_destroy (&header);  //  The protocol header
+    header = zmsg_pop (msg);
+    while (header) {
+        zframe_t *value = zmsg_pop (msg);
+        zmp_proto_done_t done;
+        zmp_error_t error;
+        if (!value || zmp_proto_decode_done (header, &done, &error)) {
+            self->sched.counters.rejected++;
+            zmp_warning ("broker: worker %s: dropped a bad DONE item: %s",
+                         worker->key,
+                         value ? error.message : "value frame missing");
+            zframe_destroy (&value);
+        } else {
+            broker_task_t *task =
+                broker_window_take (&self->sched, worker, done.slot, done.seq);
+            if (task) {
+                worker->done++;
+                if (done.status)
+                    worker->failed++;
+                broker_task_result (&self->sched, task, done.status, done.pid,
+                                    &value);
+                broker_task_destroy (&task);
+            } else
+                zframe_destroy (&value);
+        }
+        zframe_destroy (&header);
+        header = zmsg_pop (msg);
+    }
+}
+
+static void
+s_reply (zmp_broker_t *self, broker_peer_t *client, uint64_t request_id,
+         zframe_t **body_p)
+{
+    zmsg_t *reply = zmp_proto_new (ZMP_PROTO_REPLY);
+    zframe_t *id = zmp_proto_encode_uint (request_id);
+    zmsg_append (reply, &id);
+    zmsg_append (reply, body_p);
+    s_send_now (self, client, &reply);
+}
+
+static void
+s_on_pool (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
+{
+    uint64_t request_id;
+    zmp_proto_pool_t request;
+    zmp_error_t error;
+    zframe_t *id_frame = zmsg_next (msg);
+    if (zmp_proto_decode_uint (id_frame, &request_id, &error)
+        || zmp_proto_decode_pool (zmsg_next (msg), &request, &error)) {
+        s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
+                  error.message);
+        return;
+    }
+    broker_pool_t *pool =
+        broker_pool_get (&self->sched, client, request.pool_id);
+    pool->processes = request.processes;
+    if (request.close)
+        broker_pool_close (&self->sched, pool);
+    zmp_proto_welcome_t state = { (uint32_t) self->config.heartbeat_ms,
+                                  (uint32_t) self->config.liveness,
+                                  self->sched.slots };
+    zframe_t *body = zmp_proto_encode_welcome (&state);
+    s_reply (self, client, request_id, &body);
+}
+
+static void
+s_on_cancel (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
+{
+    uint32_t pool_id;
+    zmp_error_t error;
+    if (zmp_proto_decode_cancel (zmsg_next (msg), &pool_id, &error)) {
+        s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
+                  error.message);
+        return;
+    }
+    broker_pool_t *pool = broker_pool_get (&self->sched, client, pool_id);
+    broker_pool_cancel (&self->sched, pool);
+}
+
+static void
+s_on_status (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg,
+             int64_t now)
+{
+    uint64_t request_id;
+    zmp_error_t error;
+    if (zmp_proto_decode_uint (zmsg_next (msg), &request_id, &error)) {
+        s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
+                  error.message);
+        return;
+    }
+    zframe_t *body = broker_sched_status (&self->sched, now, self->started_at,
+                                          self->endpoint);
+    s_reply (self, client, request_id, &body);
+}
+
+static void
+s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
+{
+    zframe_t *routing_id = zmsg_pop (msg);
+    if (!routing_id)
+        return;
+    char key[2 * 256 + 1];
+    broker_routing_key (routing_id, key);
+    broker_peer_t *peer = broker_peer_lookup (&self->sched, key);
+    zmp_error_t error;
+    int command = zmp_proto_command (msg, &error);
+    if (command < 0) {
+        s_reject (self, routing_id, peer, ZMP_ERR_PROTOCOL, error.message);
+        zframe_destroy (&routing_id);
+        return;
+    }
+    if (peer)
+        peer->seen_at = now;
+    bool worker = peer && peer->hello.role == ZMP_ROLE_WORKER;
+    bool client = peer && peer->hello.role == ZMP_ROLE_CLIENT;
+    zmsg_first (msg);
+    switch (command) {
+        case ZMP_PROTO_HELLO:
+            s_on_hello (self, &routing_id, key, peer, msg, now);
+            break;
+        case ZMP_PROTO_HEARTBEAT:
+            if (!peer)
+                s_reject (self, routing_id, NULL, ZMP_ERR_PROTOCOL,
+                          "unknown peer: send HELLO first");
+            break;
+        case ZMP_PROTO_BYE:
+            if (peer)
+                broker_peer_remove (&self->sched, peer, "said goodbye");
+            break;
+        case ZMP_PROTO_SUBMIT:
+        case ZMP_PROTO_POOL:
+        case ZMP_PROTO_CANCEL:
+        case ZMP_PROTO_STATUS:
+            if (!client)
+                s_reject (self, routing_id, peer,
+                          peer ? ZMP_ERR_NOT_AUTHORIZED : ZMP_ERR_PROTOCOL,
+                          peer ? "only clients may send that"
+                               : "unknown peer: send HELLO first");
+            else if (command == ZMP_PROTO_SUBMIT)
+                s_on_submit (self, peer, msg);
+            else if (command == ZMP_PROTO_POOL)
+                s_on_pool (self, peer, msg);
+            else if (command == ZMP_PROTO_CANCEL)
+                s_on_cancel (self, peer, msg);
+            else
+                s_on_status (self, peer, msg, now);
+            break;
+        case ZMP_PROTO_DONE:
+            if (!worker)
+                s_reject (self, routing_id, peer,
+                          peer ? ZMP_ERR_NOT_AUTHORIZED : ZMP_ERR_PROTOCOL,
+                          peer ? "only workers may send that"
+                               : "unknown peer: send HELLO first");
+            else
+                s_on_done (self, peer, msg);
+            break;
+        default: {
+            char reason[64];
+            snprintf (reason, sizeof reason, "%s is not for the broker",
+                      zmp_proto_command_name (command));
+            s_reject (self, routing_id, peer, ZMP_ERR_PROTOCOL, reason);
+        }
+    }
+    zframe_destroy (&routing_id);
+}
+
+static void
+s_tick (zmp_broker_t *self, int64_t now)
+{
+    int64_t silence =
+        (int64_t) self->config.heartbeat_ms * self->config.liveness;
+    zhashx_t *peers = self->sched.peers;
+    for (broker_peer_t *peer = (broker_peer_t *) zhashx_first (peers); peer;
+         peer = (broker_peer_t *) zhashx_next (peers)) {
+        if (peer->gone)
+            continue;
+        if (now - peer->seen_at > silence) {
+            char why[64];
+            snprintf (why, sizeof why, "silent for %lld ms",
+                      (long long) (now - peer->seen_at));
+            broker_peer_remove (&self->sched, peer, why);
+        } else if (now - peer->sent_at >= self->config.heartbeat_ms) {
+            zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HEARTBEAT);
+            s_send_now (self, peer, &msg);
+        }
+    }
+    self->next_tick_at = now + self->config.heartbeat_ms / 2;
+}
+
+static void
+s_goodbye (zmp_broker_t *self)
+{
+    zhashx_t *peers = self->sched.peers;
+    for (broker_peer_t *peer = (broker_peer_t *) zhashx_first (peers); peer;
+         peer = (broker_peer_t *) zhashx_next (peers)) {
+        if (peer->gone)
+            continue;
+        zmsg_t *msg = zmp_proto_new (ZMP_PROTO_BYE);
+        zframe_t *body =
+            zmp_proto_encode_notice (ZMP_ERR_NONE, "the broker is stopping");
+        zmsg_append (msg, &body);
+        s_send_now (self, peer, &msg);
+    }
+    s_flush (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Serve until interrupted or told to stop.
+
+int
+zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
+{
+    assert (self);
+    zmp_notice ("broker: serving on %s", self->endpoint);
+    if (self->config.ready_fd >= 0) {
+        char line[512];
+        int size = snprintf (line, sizeof line, "%s\n", self->endpoint);
+        ssize_t rc = write (self->config.ready_fd, line, (size_t) size);
+        (void) rc;  //  Whoever waits sees end of file either way
+        close (self->config.ready_fd);
+        self->config.ready_fd = -1;
+    }
+    self->next_tick_at = zclock_mono () + self->config.heartbeat_ms / 2;
+    zmq_pollitem_t items[2] = {
+        { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
+        { pipe ? zsock_resolve (pipe) : NULL, 0, ZMQ_POLLIN, 0 }
+    };
+    int count = pipe ? 2 : 1;
+    while (!zsys_interrupted && !self->stopping) {
+        int64_t wait_ms = self->next_tick_at - zclock_mono ();
+        if (wait_ms < 0)
+            wait_ms = 0;
+        if (zmq_poll (items, count, (long) wait_ms) < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            zmp_error ("broker: poll failed: %s", zmq_strerror (zmq_errno ()));
+            break;
+        }
+        int64_t now = zclock_mono ();
+        if (items[0].revents & ZMQ_POLLIN)
+            for (int taken = 0; taken < BROKER_RECV_BATCH; taken++) {
+                zmsg_t *msg = zmsg_recv (self->router);
+                if (!msg)
+                    break;
+                s_on_message (self, msg, now);
+                zmsg_destroy (&msg);
+            }
+        if (count == 2 && (items[1].revents & ZMQ_POLLIN)) {
+            char *command = zstr_recv (pipe);
+            if (!command || streq (command, "$TERM"))
+                self->stopping = true;
+            zstr_free (&command);
+        }
+        broker_sched_dispatch (&self->sched, now);
+        s_flush (self);
+        broker_sched_reap (&self->sched);
+        if (now >= self->next_tick_at) {
+            s_tick (self, now);
+            broker_sched_reap (&self->sched);
+        }
+    }
+    s_goodbye (self);
+    zmp_notice ("broker: stopped after %llu tasks",
+                (unsigned long long) self->sched.counters.completed);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Run a broker as a zactor.
+
+void
+zmp_broker_actor (zsock_t *pipe, void *args)
+{
+    zmp_broker_t *self = (zmp_broker_t *) args;
+    zsock_signal (pipe, 0);
+    zmp_broker_run (self, pipe);
+    zmp_broker_destroy (&self);
+}

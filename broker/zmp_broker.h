@@ -1,0 +1,57 @@
+/*  zmp_broker - the broker: one ROUTER endpoint between clients and workers
+
+    Clients submit tasks into per-pool queues; worker agents announce their
+    slots; the broker dispatches each task to an agent with room, never more
+    than its slots plus a small prefetch, taking turns between clients, and
+    routes each result back to the client that asked. It knows at every
+    moment which agent and window slot holds each dispatched task.
+
+    Liveness: both sides send HEARTBEAT when they have nothing else to say;
+    a peer silent for liveness x heartbeat_ms is gone. A lost worker's tasks
+    fail with kind worker_lost; a lost client's tasks are dropped and its
+    running ones stopped.
+
+    One thread, one socket, one loop (zmp_broker_run).
+*/
+#ifndef ZMP_BROKER_H_INCLUDED
+#define ZMP_BROKER_H_INCLUDED
+
+#include <czmq.h>
+#include <zmpool.h>
+
+typedef struct zmp_broker zmp_broker_t;
+
+typedef struct {
+    const char *endpoint;       //  Where to bind, e.g. tcp://127.0.0.1:5555
+    int heartbeat_ms;           //  Heartbeat interval (default 1000)
+    int liveness;               //  Missed heartbeats before a peer is gone
+    int prefetch;               //  Tasks sent to a worker beyond its slots
+    const char *endpoint_file;  //  NULL, or written with the bound endpoint
+    int ready_fd;               //  -1, or written the endpoint and closed
+} zmp_broker_config_t;
+
+#define ZMP_BROKER_HEARTBEAT_MS 1000
+#define ZMP_BROKER_LIVENESS     5
+#define ZMP_BROKER_PREFETCH     2
+
+//  Bind the broker's socket. Returns NULL with kind system if the endpoint
+//  cannot be bound (the message names it and the reason).
+zmp_broker_t *zmp_broker_new (const zmp_broker_config_t *config,
+                              zmp_error_t *error);
+
+//  Free the broker (without saying goodbye: zmp_broker_run does that).
+//  Does nothing if *self_p is NULL; sets it to NULL.
+void zmp_broker_destroy (zmp_broker_t **self_p);
+
+//  The endpoint the broker is bound to, with a wildcard port resolved.
+const char *zmp_broker_endpoint (const zmp_broker_t *self);
+
+//  Serve until interrupted (zsys_interrupted), or until pipe (may be NULL)
+//  receives "$TERM". Says BYE to every peer before it returns 0.
+int zmp_broker_run (zmp_broker_t *self, zsock_t *pipe);
+
+//  zactor body: args is a zmp_broker_t * already made (the actor runs it
+//  and destroys it). Signals the pipe once running.
+void zmp_broker_actor (zsock_t *pipe, void *args);
+
+#endif

@@ -1,0 +1,654 @@
+/*  zmp_sched - the broker's scheduler: peers, pools, tasks and dispatch
+
+    Fairness is two rotations: clients take turns, and within a client its
+    pools take turns. After a client gives a task, it moves to the end of
+    the client list (zlistx_move_end), and the pool that gave it to the end
+    of the client's pool list, so one busy client or pool cannot starve the
+    others however many tasks it queued.
+
+    Credit: each worker has a window of slots + prefetch places; a task
+    dispatched takes a free place (its window slot travels in DISPATCH and
+    comes back in DONE), and nothing is sent to a worker with no free
+    place. Idle slots are filled before prefetch places, across workers.
+*/
+#include "broker_internal.h"
+
+#include "zmp_error.h"
+#include "zmp_log.h"
+#include "zmp_value.h"
+
+static void
+s_pool_free (void **item_p)
+{
+    broker_pool_t *pool = (broker_pool_t *) *item_p;
+    if (pool) {
+        zlistx_destroy (&pool->queue);  //  Destroys its queued tasks
+        free (pool);
+        *item_p = NULL;
+    }
+}
+
+static void
+s_task_free (void **item_p)
+{
+    broker_task_destroy ((broker_task_t **) item_p);
+}
+
+static void
+s_zmsg_free (void **item_p)
+{
+    zmsg_destroy ((zmsg_t **) item_p);
+}
+
+static void
+s_peer_free (void **item_p)
+{
+    broker_peer_t *peer = (broker_peer_t *) *item_p;
+    if (peer) {
+        if (peer->window)
+            for (uint32_t slot = 0; slot < peer->capacity; slot++)
+                broker_task_destroy (&peer->window[slot]);
+        free (peer->window);
+        free (peer->free_slots);
+        zhashx_destroy (&peer->pools);
+        zlistx_destroy (&peer->pool_order);
+        zmsg_destroy (&peer->outgoing);
+        zlistx_destroy (&peer->backlog);
+        zframe_destroy (&peer->routing_id);
+        free (peer);
+        *item_p = NULL;
+    }
+}
+
+//  Pool ids are the hash keys, as pointers: set the hash up for that
+static size_t
+s_id_hash (const void *key)
+{
+    return (size_t) (uintptr_t) key * 2654435761u;
+}
+
+static int
+s_id_compare (const void *key1, const void *key2)
+{
+    uintptr_t id1 = (uintptr_t) key1, id2 = (uintptr_t) key2;
+    return id1 < id2 ? -1 : id1 > id2;
+}
+
+static void *
+s_pool_key (uint32_t pool_id)
+{
+    return (void *) ((uintptr_t) pool_id + 1);  //  Never NULL
+}
+
+//  --------------------------------------------------------------------------
+//  Set the scheduler up.
+
+void
+broker_sched_init (broker_sched_t *sched, uint32_t prefetch)
+{
+    memset (sched, 0, sizeof *sched);
+    sched->peers = zhashx_new ();
+    zhashx_set_destructor (sched->peers, s_peer_free);
+    sched->workers = zlistx_new ();
+    sched->clients = zlistx_new ();
+    sched->dirty = zlistx_new ();
+    sched->prefetch = prefetch;
+    sched->next_seq = 1;
+}
+
+//  --------------------------------------------------------------------------
+//  Free everything the scheduler holds.
+
+void
+broker_sched_destroy (broker_sched_t *sched)
+{
+    zlistx_destroy (&sched->dirty);
+    zlistx_destroy (&sched->workers);
+    zlistx_destroy (&sched->clients);
+    zhashx_destroy (&sched->peers);
+}
+
+//  --------------------------------------------------------------------------
+//  Hex key of a routing id.
+
+void
+broker_routing_key (zframe_t *routing_id, char *key)
+{
+    static const char hex[] = "0123456789abcdef";
+    const byte *data = zframe_data (routing_id);
+    size_t size = zframe_size (routing_id);
+    if (size > 256)
+        size = 256;  //  libzmq caps routing ids at 255 bytes
+    for (size_t index = 0; index < size; index++) {
+        key[2 * index] = hex[data[index] >> 4];
+        key[2 * index + 1] = hex[data[index] & 15];
+    }
+    key[2 * size] = 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Find a peer by routing key.
+
+broker_peer_t *
+broker_peer_lookup (broker_sched_t *sched, const char *key)
+{
+    return (broker_peer_t *) zhashx_lookup (sched->peers, key);
+}
+
+//  --------------------------------------------------------------------------
+//  Register a peer from its HELLO.
+
+broker_peer_t *
+broker_peer_add (broker_sched_t *sched, zframe_t **routing_id_p,
+                 const char *key, const zmp_proto_hello_t *hello, int64_t now)
+{
+    broker_peer_t *peer = (broker_peer_t *) zmalloc (sizeof (broker_peer_t));
+    snprintf (peer->key, sizeof peer->key, "%s", key);
+    peer->routing_id = *routing_id_p;
+    *routing_id_p = NULL;
+    peer->hello = *hello;
+    peer->seen_at = peer->joined_at = now;
+    peer->sent_at = now;
+    peer->backlog = zlistx_new ();
+    zlistx_set_destructor (peer->backlog, s_zmsg_free);
+    if (hello->role == ZMP_ROLE_WORKER) {
+        peer->capacity = hello->slots + sched->prefetch;
+        peer->window = (broker_task_t **) zmalloc (peer->capacity
+                                                   * sizeof (broker_task_t *));
+        peer->free_slots =
+            (uint32_t *) zmalloc (peer->capacity * sizeof (uint32_t));
+        //  Pop order 0, 1, 2...: the stack holds them highest first
+        for (uint32_t slot = 0; slot < peer->capacity; slot++)
+            peer->free_slots[slot] = peer->capacity - 1 - slot;
+        peer->free_count = peer->capacity;
+        peer->handle = zlistx_add_end (sched->workers, peer);
+        sched->slots += hello->slots;
+    } else {
+        peer->pools = zhashx_new ();
+        zhashx_set_key_hasher (peer->pools, s_id_hash);
+        zhashx_set_key_comparator (peer->pools, s_id_compare);
+        zhashx_set_key_duplicator (peer->pools, NULL);
+        zhashx_set_key_destructor (peer->pools, NULL);
+        zhashx_set_destructor (peer->pools, s_pool_free);
+        peer->pool_order = zlistx_new ();
+        peer->handle = zlistx_add_end (sched->clients, peer);
+    }
+    zhashx_insert (sched->peers, key, peer);
+    return peer;
+}
+
+//  Stop a task that is running at a worker on behalf of someone gone.
+static void
+s_task_abort (broker_sched_t *sched, broker_task_t *task)
+{
+    if (task->worker && !task->worker->gone) {
+        zframe_t *abort = zmp_proto_encode_abort (task->slot, task->seq);
+        broker_peer_queue (sched, task->worker, ZMP_PROTO_ABORT, &abort, NULL);
+    }
+}
+
+//  Drop all of a client's pools: queued tasks go, running ones are stopped
+//  and orphaned (their results will be dropped).
+static void
+s_client_clear (broker_sched_t *sched, broker_peer_t *client)
+{
+    for (broker_pool_t *pool = (broker_pool_t *) zhashx_first (client->pools);
+         pool; pool = (broker_pool_t *) zhashx_next (client->pools))
+        sched->queued -= zlistx_size (pool->queue);
+    client->queued = 0;
+    zlistx_purge (client->pool_order);
+    zhashx_purge (client->pools);  //  Destroys queued tasks
+    for (broker_peer_t *worker =
+             (broker_peer_t *) zlistx_first (sched->workers);
+         worker; worker = (broker_peer_t *) zlistx_next (sched->workers))
+        for (uint32_t slot = 0; slot < worker->capacity; slot++) {
+            broker_task_t *task = worker->window[slot];
+            if (task && task->client == client) {
+                task->client = NULL;
+                task->pool = NULL;
+                s_task_abort (sched, task);
+            }
+        }
+    client->running = 0;
+}
+
+//  A worker is gone: every task in its window fails with worker_lost.
+static void
+s_worker_clear (broker_sched_t *sched, broker_peer_t *worker)
+{
+    for (uint32_t slot = 0; slot < worker->capacity; slot++) {
+        broker_task_t *task = worker->window[slot];
+        if (!task)
+            continue;
+        worker->window[slot] = NULL;
+        zmp_error_t error;
+        zmp_error_set (&error, ZMP_ERR_WORKER_LOST,
+                       "the worker running task %s (pid %lld) was lost",
+                       task->function, (long long) worker->hello.pid);
+        snprintf (error.host, sizeof error.host, "%s", worker->hello.host);
+        zframe_t *value = zmp_proto_encode_error (&error);
+        sched->counters.lost++;
+        broker_task_result (sched, task, ZMP_ERR_WORKER_LOST, 0, &value);
+        broker_task_destroy (&task);
+    }
+    worker->in_flight = 0;
+    worker->free_count = 0;
+    sched->slots -= worker->hello.slots;
+}
+
+//  --------------------------------------------------------------------------
+//  A peer left.
+
+void
+broker_peer_remove (broker_sched_t *sched, broker_peer_t *peer, const char *why)
+{
+    if (peer->gone)
+        return;
+    char name[64];
+    zmp_log_clean (peer->hello.name, strlen (peer->hello.name), name,
+                   sizeof name);
+    zmp_notice ("broker: %s %s (%s pid %lld) left: %s",
+                peer->hello.role == ZMP_ROLE_WORKER ? "worker" : "client",
+                name[0] ? name : peer->key, peer->hello.host,
+                (long long) peer->hello.pid, why);
+    peer->gone = true;  //  First: no ABORT or result is queued to it
+    if (peer->hello.role == ZMP_ROLE_WORKER) {
+        s_worker_clear (sched, peer);
+        zlistx_delete (sched->workers, peer->handle);
+    } else {
+        s_client_clear (sched, peer);
+        zlistx_delete (sched->clients, peer->handle);
+    }
+    peer->handle = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Free the peers that left this turn.
+
+void
+broker_sched_reap (broker_sched_t *sched)
+{
+    //  Collect first: deleting while iterating a zhashx is not allowed
+    zlistx_t *gone = zlistx_new ();
+    for (broker_peer_t *peer = (broker_peer_t *) zhashx_first (sched->peers);
+         peer; peer = (broker_peer_t *) zhashx_next (sched->peers))
+        if (peer->gone)
+            zlistx_add_end (gone, peer->key);
+    for (const char *key = (const char *) zlistx_first (gone); key;
+         key = (const char *) zlistx_next (gone)) {
+        broker_peer_t *peer = broker_peer_lookup (sched, key);
+        if (peer->dirty_handle)
+            zlistx_delete (sched->dirty, peer->dirty_handle);
+        zhashx_delete (sched->peers, key);  //  Frees the peer, key with it
+    }
+    zlistx_destroy (&gone);
+}
+
+//  --------------------------------------------------------------------------
+//  Append frames to a peer's outgoing message.
+
+void
+broker_peer_queue (broker_sched_t *sched, broker_peer_t *peer,
+                   zmp_proto_command_t command, zframe_t **first_p,
+                   zframe_t **second_p)
+{
+    if (peer->gone) {
+        zframe_destroy (first_p);
+        if (second_p)
+            zframe_destroy (second_p);
+        return;
+    }
+    if (peer->outgoing) {
+        //  One outgoing message per peer and command; a different command
+        //  (rare: an ABORT among DISPATCHes) goes to the backlog first
+        zframe_t *header = zmsg_first (peer->outgoing);
+        if (zframe_data (header)[3] != (byte) command
+            || zmsg_size (peer->outgoing) >= 2 * ZMP_PROTO_BATCH_MAX) {
+            zlistx_add_end (peer->backlog, peer->outgoing);
+            peer->outgoing = NULL;
+        }
+    }
+    if (!peer->outgoing) {
+        peer->outgoing = zmp_proto_new (command);
+        if (!peer->dirty_handle)
+            peer->dirty_handle = zlistx_add_end (sched->dirty, peer);
+    }
+    zmsg_append (peer->outgoing, first_p);
+    if (second_p && *second_p)
+        zmsg_append (peer->outgoing, second_p);
+}
+
+static void
+s_pool_forget (broker_sched_t *sched, broker_pool_t *pool)
+{
+    broker_peer_t *client = pool->client;
+    sched->queued -= zlistx_size (pool->queue);
+    client->queued -= zlistx_size (pool->queue);
+    zlistx_delete (client->pool_order, pool->handle);
+    zhashx_delete (client->pools, s_pool_key (pool->pool_id));
+}
+
+//  --------------------------------------------------------------------------
+//  Find or make a client's pool.
+
+broker_pool_t *
+broker_pool_get (broker_sched_t *sched, broker_peer_t *client, uint32_t pool_id)
+{
+    (void) sched;
+    broker_pool_t *pool =
+        (broker_pool_t *) zhashx_lookup (client->pools, s_pool_key (pool_id));
+    if (!pool) {
+        pool = (broker_pool_t *) zmalloc (sizeof (broker_pool_t));
+        pool->pool_id = pool_id;
+        pool->client = client;
+        pool->queue = zlistx_new ();
+        zlistx_set_destructor (pool->queue, s_task_free);
+        pool->handle = zlistx_add_end (client->pool_order, pool);
+        zhashx_insert (client->pools, s_pool_key (pool_id), pool);
+    }
+    return pool;
+}
+
+//  --------------------------------------------------------------------------
+//  The client closed a pool: free it now if idle, else once it is.
+
+void
+broker_pool_close (broker_sched_t *sched, broker_pool_t *pool)
+{
+    pool->closed = true;
+    if (zlistx_size (pool->queue) == 0 && pool->running == 0)
+        s_pool_forget (sched, pool);
+}
+
+//  --------------------------------------------------------------------------
+//  Cancel every task of a pool: drop the queued, stop the running. The
+//  client already counts them all as cancelled; no results follow.
+
+void
+broker_pool_cancel (broker_sched_t *sched, broker_pool_t *pool)
+{
+    broker_peer_t *client = pool->client;
+    sched->queued -= zlistx_size (pool->queue);
+    client->queued -= zlistx_size (pool->queue);
+    zlistx_purge (pool->queue);
+    for (broker_peer_t *worker =
+             (broker_peer_t *) zlistx_first (sched->workers);
+         worker; worker = (broker_peer_t *) zlistx_next (sched->workers))
+        for (uint32_t slot = 0; slot < worker->capacity; slot++) {
+            broker_task_t *task = worker->window[slot];
+            if (task && task->pool == pool) {
+                task->client = NULL;
+                task->pool = NULL;
+                pool->running--;
+                client->running--;
+                s_task_abort (sched, task);
+            }
+        }
+    if (pool->closed)
+        s_pool_forget (sched, pool);
+}
+
+//  --------------------------------------------------------------------------
+//  Queue a task in its pool.
+
+void
+broker_task_queue (broker_sched_t *sched, broker_task_t *task)
+{
+    assert (task->pool && task->client);
+    zlistx_add_end (task->pool->queue, task);
+    task->client->queued++;
+    sched->queued++;
+}
+
+//  --------------------------------------------------------------------------
+//  Send a task's result to its client.
+
+void
+broker_task_result (broker_sched_t *sched, broker_task_t *task, uint32_t status,
+                    int64_t pid, zframe_t **value_p)
+{
+    sched->counters.completed++;
+    if (status)
+        sched->counters.failed++;
+    broker_pool_t *pool = task->pool;
+    if (pool) {
+        pool->running--;
+        task->client->running--;
+        task->client->completed++;
+        if (pool->closed && pool->running == 0
+            && zlistx_size (pool->queue) == 0)
+            s_pool_forget (sched, pool);
+    }
+    if (!task->client) {
+        zframe_destroy (value_p);
+        return;
+    }
+    zmp_proto_result_t result = { task->task_id, status, pid };
+    zframe_t *header = zmp_proto_encode_result (&result);
+    broker_peer_queue (sched, task->client, ZMP_PROTO_RESULT, &header, value_p);
+}
+
+//  --------------------------------------------------------------------------
+//  Free a task.
+
+void
+broker_task_destroy (broker_task_t **task_p)
+{
+    if (*task_p) {
+        zframe_destroy (&(*task_p)->args);
+        free (*task_p);
+        *task_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Take the task a result belongs to out of the worker's window.
+
+broker_task_t *
+broker_window_take (broker_sched_t *sched, broker_peer_t *worker, uint32_t slot,
+                    uint64_t seq)
+{
+    if (slot >= worker->capacity || !worker->window[slot]
+        || worker->window[slot]->seq != seq) {
+        sched->counters.stale++;
+        return NULL;
+    }
+    broker_task_t *task = worker->window[slot];
+    worker->window[slot] = NULL;
+    worker->free_slots[worker->free_count++] = slot;
+    worker->in_flight--;
+    task->worker = NULL;
+    return task;
+}
+
+//  The next task to run, taking turns between clients, then pools.
+static broker_task_t *
+s_next_task (broker_sched_t *sched)
+{
+    for (broker_peer_t *client =
+             (broker_peer_t *) zlistx_first (sched->clients);
+         client; client = (broker_peer_t *) zlistx_next (sched->clients)) {
+        if (client->queued == 0)
+            continue;
+        for (broker_pool_t *pool =
+                 (broker_pool_t *) zlistx_first (client->pool_order);
+             pool; pool = (broker_pool_t *) zlistx_next (client->pool_order)) {
+            if (zlistx_size (pool->queue) == 0
+                || (pool->processes && pool->running >= pool->processes))
+                continue;
+            broker_task_t *task =
+                (broker_task_t *) zlistx_detach (pool->queue, NULL);
+            client->queued--;
+            sched->queued--;
+            pool->running++;
+            client->running++;
+            zlistx_move_end (client->pool_order, pool->handle);
+            zlistx_move_end (sched->clients, client->handle);
+            return task;
+        }
+    }
+    return NULL;
+}
+
+//  The worker that should take the next task: most idle slots first, then
+//  most free window places; NULL if every window is full.
+static broker_peer_t *
+s_next_worker (broker_sched_t *sched)
+{
+    broker_peer_t *best = NULL;
+    int64_t best_score = 0;
+    for (broker_peer_t *worker =
+             (broker_peer_t *) zlistx_first (sched->workers);
+         worker; worker = (broker_peer_t *) zlistx_next (sched->workers)) {
+        if (worker->free_count == 0)
+            continue;
+        int64_t idle = (int64_t) worker->hello.slots - worker->in_flight;
+        int64_t score = idle > 0 ? 1000000 + idle : worker->free_count;
+        if (score > best_score) {
+            best = worker;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+//  --------------------------------------------------------------------------
+//  Dispatch queued tasks to workers with room.
+
+void
+broker_sched_dispatch (broker_sched_t *sched, int64_t now)
+{
+    while (sched->queued > 0) {
+        broker_peer_t *worker = s_next_worker (sched);
+        if (!worker)
+            return;
+        broker_task_t *task = s_next_task (sched);
+        if (!task)
+            return;  //  Every queued task is behind a pool's cap
+        uint32_t slot = worker->free_slots[--worker->free_count];
+        worker->window[slot] = task;
+        worker->in_flight++;
+        task->worker = worker;
+        task->slot = slot;
+        task->seq = sched->next_seq++;
+        task->attempt++;
+        task->dispatched_at = now;
+        sched->counters.dispatched++;
+        zmp_proto_dispatch_t dispatch;
+        dispatch.slot = slot;
+        dispatch.seq = task->seq;
+        dispatch.attempt = task->attempt;
+        dispatch.flags = task->flags;
+        dispatch.timeout_ms = task->timeout_ms;
+        memcpy (dispatch.function, task->function, sizeof dispatch.function);
+        zframe_t *header = zmp_proto_encode_dispatch (&dispatch);
+        zframe_t *args = zframe_dup (task->args);  //  Kept for a retry
+        broker_peer_queue (sched, worker, ZMP_PROTO_DISPATCH, &header, &args);
+    }
+}
+
+static void
+s_pack_str (msgpack_packer *packer, const char *key, const char *value)
+{
+    zmp_pack_cstr (packer, key);
+    zmp_pack_cstr (packer, value);
+}
+
+static void
+s_pack_uint (msgpack_packer *packer, const char *key, uint64_t value)
+{
+    zmp_pack_cstr (packer, key);
+    msgpack_pack_uint64 (packer, value);
+}
+
+static void
+s_pack_int (msgpack_packer *packer, const char *key, int64_t value)
+{
+    zmp_pack_cstr (packer, key);
+    msgpack_pack_int64 (packer, value);
+}
+
+//  --------------------------------------------------------------------------
+//  The status map.
+
+zframe_t *
+broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
+                     const char *endpoint)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 8);
+
+    char host[ZMP_PROTO_HOST_MAX + 1];
+    if (gethostname (host, sizeof host))
+        snprintf (host, sizeof host, "unknown");
+    host[sizeof host - 1] = 0;
+    zmp_pack_cstr (&packer, "broker");
+    msgpack_pack_map (&packer, 6);
+    s_pack_str (&packer, "host", host);
+    s_pack_int (&packer, "pid", getpid ());
+    s_pack_str (&packer, "endpoint", endpoint);
+    s_pack_str (&packer, "version", ZMPOOL_VERSION);
+    s_pack_uint (&packer, "protocol", ZMP_PROTO_VERSION);
+    s_pack_int (&packer, "uptime_ms", now - started_at);
+
+    uint64_t busy = 0, running = 0;
+    zmp_pack_cstr (&packer, "workers");
+    msgpack_pack_array (&packer, zlistx_size (sched->workers));
+    for (broker_peer_t *worker =
+             (broker_peer_t *) zlistx_first (sched->workers);
+         worker; worker = (broker_peer_t *) zlistx_next (sched->workers)) {
+        uint32_t worker_busy = worker->in_flight < worker->hello.slots
+                                   ? worker->in_flight
+                                   : worker->hello.slots;
+        busy += worker_busy;
+        running += worker->in_flight;
+        msgpack_pack_map (&packer, 11);
+        s_pack_str (&packer, "name", worker->hello.name);
+        s_pack_str (&packer, "host", worker->hello.host);
+        s_pack_int (&packer, "pid", worker->hello.pid);
+        s_pack_uint (&packer, "slots", worker->hello.slots);
+        s_pack_uint (&packer, "cores", worker->hello.cores);
+        s_pack_uint (&packer, "busy", worker_busy);
+        s_pack_uint (&packer, "in_flight", worker->in_flight);
+        s_pack_uint (&packer, "done", worker->done);
+        s_pack_uint (&packer, "failed", worker->failed);
+        s_pack_int (&packer, "heartbeat_age_ms", now - worker->seen_at);
+        s_pack_int (&packer, "uptime_ms", now - worker->joined_at);
+    }
+
+    zmp_pack_cstr (&packer, "clients");
+    msgpack_pack_array (&packer, zlistx_size (sched->clients));
+    for (broker_peer_t *client =
+             (broker_peer_t *) zlistx_first (sched->clients);
+         client; client = (broker_peer_t *) zlistx_next (sched->clients)) {
+        msgpack_pack_map (&packer, 8);
+        s_pack_str (&packer, "name", client->hello.name);
+        s_pack_str (&packer, "host", client->hello.host);
+        s_pack_int (&packer, "pid", client->hello.pid);
+        s_pack_uint (&packer, "pools", zhashx_size (client->pools));
+        s_pack_uint (&packer, "queued", client->queued);
+        s_pack_uint (&packer, "running", client->running);
+        s_pack_uint (&packer, "submitted", client->submitted);
+        s_pack_uint (&packer, "completed", client->completed);
+    }
+
+    s_pack_uint (&packer, "slots", sched->slots);
+    s_pack_uint (&packer, "busy", busy);
+    s_pack_uint (&packer, "queued", sched->queued);
+    s_pack_uint (&packer, "running", running);
+    zmp_pack_cstr (&packer, "counters");
+    msgpack_pack_map (&packer, 7);
+    s_pack_uint (&packer, "submitted", sched->counters.submitted);
+    s_pack_uint (&packer, "dispatched", sched->counters.dispatched);
+    s_pack_uint (&packer, "completed", sched->counters.completed);
+    s_pack_uint (&packer, "failed", sched->counters.failed);
+    s_pack_uint (&packer, "stale", sched->counters.stale);
+    s_pack_uint (&packer, "rejected", sched->counters.rejected);
+    s_pack_uint (&packer, "lost", sched->counters.lost);
+    zframe_t *frame = zmp_frame_from_buffer (&buffer);
+    msgpack_sbuffer_destroy (&buffer);
+    return frame;
+}

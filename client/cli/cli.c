@@ -1,0 +1,199 @@
+/*  cli - helpers shared by the zmpool subcommands
+*/
+#include "cli.h"
+
+#include "zmp_log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+//  --------------------------------------------------------------------------
+//  Report a usage error.
+
+int
+cli_usage_error (const char *command, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "zmpool %s: ", command);
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\nTry 'zmpool %s --help'.\n", command);
+    va_end (args);
+    return ZMP_EXIT_USAGE;
+}
+
+//  --------------------------------------------------------------------------
+//  Report a failure.
+
+int
+cli_fail (const char *command, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "zmpool %s: ", command);
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\n");
+    va_end (args);
+    return ZMP_EXIT_FAILED;
+}
+
+//  --------------------------------------------------------------------------
+//  Report an option getopt refused.
+
+int
+cli_option_error (const char *command, int option, char **argv)
+{
+    const char *word = argv[optind - 1];
+    if (option == ':')
+        return cli_usage_error (command, "option '%s' needs a value", word);
+    if (optopt && strncmp (word, "--", 2) != 0)
+        return cli_usage_error (command, "unknown option '-%c'", optopt);
+    return cli_usage_error (command, "unknown option '%s'", word);
+}
+
+//  --------------------------------------------------------------------------
+//  Parse a whole number in a range.
+
+bool
+cli_parse_long (const char *text, long min, long max, long *value)
+{
+    if (!text || !*text)
+        return false;
+    char *end;
+    errno = 0;
+    long number = strtol (text, &end, 10);
+    if (errno || *end || number < min || number > max)
+        return false;
+    *value = number;
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+//  Parse seconds into milliseconds.
+
+bool
+cli_parse_seconds (const char *text, double max, int *milliseconds)
+{
+    if (!text || !*text)
+        return false;
+    char *end;
+    errno = 0;
+    double seconds = strtod (text, &end);
+    if (errno || *end || !isfinite (seconds) || seconds <= 0 || seconds > max)
+        return false;
+    *milliseconds = (int) ceil (seconds * 1000);
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+//  The endpoint to use when none is given.
+
+const char *
+cli_default_endpoint (void)
+{
+    const char *endpoint = getenv ("ZMPOOL_BROKER");
+    return endpoint && *endpoint ? endpoint : ZMP_DEFAULT_ENDPOINT;
+}
+
+//  --------------------------------------------------------------------------
+//  Set logging up for a command.
+
+void
+cli_log_init (const char *ident, int verbosity)
+{
+    zmp_log_init (ident, true);
+    zmp_log_level_t level = ZMP_LOG_NOTICE;
+    if (verbosity < 0)
+        level = ZMP_LOG_WARNING;
+    else if (verbosity == 1)
+        level = ZMP_LOG_INFO;
+    else if (verbosity > 1)
+        level = ZMP_LOG_DEBUG;
+    zmp_log_set_level (level);
+}
+
+static bool
+s_tcp_listening (const char *address)
+{
+    //  address is host:port, or [v6]:port
+    char host[256];
+    const char *colon = strrchr (address, ':');
+    if (!colon || colon == address || (size_t) (colon - address) >= sizeof host)
+        return true;  //  Let ZeroMQ judge what we cannot parse
+    memcpy (host, address, (size_t) (colon - address));
+    host[colon - address] = 0;
+    char *name = host;
+    if (name[0] == '[' && name[strlen (name) - 1] == ']') {
+        name[strlen (name) - 1] = 0;
+        name++;
+    }
+    if (streq (name, "*"))
+        name = "127.0.0.1";
+    struct addrinfo hints, *found = NULL;
+    memset (&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo (name, colon + 1, &hints, &found) || !found)
+        return false;
+    bool listening = false;
+    for (struct addrinfo *item = found; item && !listening;
+         item = item->ai_next) {
+        int fd = socket (item->ai_family, item->ai_socktype | SOCK_CLOEXEC,
+                         item->ai_protocol);
+        if (fd < 0)
+            continue;
+        listening = connect (fd, item->ai_addr, item->ai_addrlen) == 0;
+        close (fd);
+    }
+    freeaddrinfo (found);
+    return listening;
+}
+
+static bool
+s_ipc_listening (const char *path)
+{
+    struct sockaddr_un address;
+    memset (&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    if (strlen (path) >= sizeof address.sun_path)
+        return true;
+    strcpy (address.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return true;
+    bool listening =
+        connect (fd, (struct sockaddr *) &address, sizeof address) == 0;
+    close (fd);
+    return listening;
+}
+
+//  --------------------------------------------------------------------------
+//  True if something listens at endpoint.
+
+bool
+cli_endpoint_listening (const char *endpoint)
+{
+    if (strncmp (endpoint, "tcp://", 6) == 0)
+        return s_tcp_listening (endpoint + 6);
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        return s_ipc_listening (endpoint + 6);
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+//  Number of online cores.
+
+int
+cli_cores (void)
+{
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (int) cores : 1;
+}

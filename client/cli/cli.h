@@ -1,0 +1,57 @@
+/*  cli - what the zmpool subcommands share
+
+    Exit codes are the contract scripts rely on: 0 success, 1 a task failed
+    or the command could not do its work, 2 bad usage. Errors are one line
+    on stderr, "zmpool COMMAND: what went wrong", and a usage error adds
+    "Try 'zmpool COMMAND --help'.".
+*/
+#ifndef CLI_H_INCLUDED
+#define CLI_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <zmpool.h>
+
+#define ZMP_EXIT_OK     0
+#define ZMP_EXIT_FAILED 1
+#define ZMP_EXIT_USAGE  2
+
+int cli_broker (int argc, char **argv);
+int cli_worker (int argc, char **argv);
+int cli_status (int argc, char **argv);
+int cli_map (int argc, char **argv);
+
+//  Print "zmpool COMMAND: message" and the --help hint; returns 2.
+int cli_usage_error (const char *command, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Print "zmpool COMMAND: message"; returns 1.
+int cli_fail (const char *command, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Report what getopt_long () refused (it returned option, '?' or ':';
+//  call with opterr = 0 and an optstring that starts with ':'); returns 2.
+int cli_option_error (const char *command, int option, char **argv);
+
+//  Parse text as a whole number in [min, max]. Returns false if it is not.
+bool cli_parse_long (const char *text, long min, long max, long *value);
+
+//  Parse text as seconds (e.g. "2.5") in (0, max] into milliseconds.
+bool cli_parse_seconds (const char *text, double max, int *milliseconds);
+
+//  The broker endpoint: $ZMPOOL_BROKER, else the default.
+const char *cli_default_endpoint (void);
+
+//  Set logging up for a command; verbosity 0 is notices, -1 warnings
+//  only, 1 info, 2 debug.
+void cli_log_init (const char *ident, int verbosity);
+
+//  True if something accepts connections at endpoint (tcp:// or ipc://),
+//  found with a plain socket: no ZeroMQ, no waiting. Other transports are
+//  assumed to be there.
+bool cli_endpoint_listening (const char *endpoint);
+
+//  Number of online CPU cores (at least 1).
+int cli_cores (void);
+
+#endif

@@ -1,0 +1,116 @@
+/*  cmd_broker - `zmpool broker`: run a broker in the foreground
+*/
+#include "cli.h"
+
+#include "zmp_broker.h"
+#include "zmp_error.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+static const char *s_usage =
+    "Usage: zmpool broker [OPTION]...\n"
+    "Run a broker in the foreground until Ctrl-C or SIGTERM.\n"
+    "\n"
+    "  -b, --bind EP           endpoint to bind (default: $ZMPOOL_BROKER, else\n"
+    "                          " ZMP_DEFAULT_ENDPOINT ")\n"
+    "      --heartbeat-ms N    heartbeat interval in ms (default 1000)\n"
+    "      --liveness N        missed heartbeats before a peer is gone\n"
+    "                          (default 5)\n"
+    "      --prefetch N        tasks sent to a worker beyond its slots\n"
+    "                          (default 2)\n"
+    "      --endpoint-file F   write the bound endpoint to F (useful with a\n"
+    "                          wildcard port, tcp://127.0.0.1:*)\n"
+    "      --ready-fd N        write the bound endpoint to fd N, then close it\n"
+    "  -q, --quiet             log warnings and errors only\n"
+    "  -v, --verbose           log more (twice: debug)\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Example:\n"
+    "  zmpool broker --bind tcp://127.0.0.1:5555\n";
+
+int
+cli_broker (int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "bind", required_argument, NULL, 'b' },
+        { "heartbeat-ms", required_argument, NULL, 'H' },
+        { "liveness", required_argument, NULL, 'L' },
+        { "prefetch", required_argument, NULL, 'P' },
+        { "endpoint-file", required_argument, NULL, 'E' },
+        { "ready-fd", required_argument, NULL, 'R' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    zmp_broker_config_t config = { cli_default_endpoint (),
+                                   ZMP_BROKER_HEARTBEAT_MS,
+                                   ZMP_BROKER_LIVENESS,
+                                   ZMP_BROKER_PREFETCH,
+                                   NULL,
+                                   -1 };
+    int verbosity = 0;
+    long number;
+    int option;
+    opterr = 0;
+    while ((option = getopt_long (argc, argv, ":b:qvh", options, NULL)) != -1) {
+        switch (option) {
+            case 'b':
+                config.endpoint = optarg;
+                break;
+            case 'H':
+                if (!cli_parse_long (optarg, 10, 3600000, &number))
+                    return cli_usage_error (
+                        "broker",
+                        "--heartbeat-ms takes 10 to 3600000, not '%s'", optarg);
+                config.heartbeat_ms = (int) number;
+                break;
+            case 'L':
+                if (!cli_parse_long (optarg, 1, 1000, &number))
+                    return cli_usage_error (
+                        "broker", "--liveness takes 1 to 1000, not '%s'",
+                        optarg);
+                config.liveness = (int) number;
+                break;
+            case 'P':
+                if (!cli_parse_long (optarg, 0, 1024, &number))
+                    return cli_usage_error (
+                        "broker", "--prefetch takes 0 to 1024, not '%s'",
+                        optarg);
+                config.prefetch = (int) number;
+                break;
+            case 'E':
+                config.endpoint_file = optarg;
+                break;
+            case 'R':
+                if (!cli_parse_long (optarg, 0, 65535, &number))
+                    return cli_usage_error (
+                        "broker", "--ready-fd takes an fd, not '%s'", optarg);
+                config.ready_fd = (int) number;
+                break;
+            case 'q':
+                verbosity = -1;
+                break;
+            case 'v':
+                verbosity++;
+                break;
+            case 'h':
+                fputs (s_usage, stdout);
+                return ZMP_EXIT_OK;
+            default:
+                return cli_option_error ("broker", option, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error ("broker", "unexpected argument '%s'",
+                                argv[optind]);
+    cli_log_init ("zmpool-broker", verbosity);
+    zmp_error_t error;
+    zmp_broker_t *broker = zmp_broker_new (&config, &error);
+    if (!broker)
+        return cli_fail ("broker", "%s", error.message);
+    zmp_broker_run (broker, NULL);
+    zmp_broker_destroy (&broker);
+    return ZMP_EXIT_OK;
+}

@@ -1,0 +1,342 @@
+/*  cmd_map - `zmpool map FUNCTION ARG...`: one task per ARG, results in order
+
+    Each ARG is JSON. An array is the task's list of arguments; anything
+    else is its one argument. Results print as they come, one JSON value a
+    line, in the order of the ARGs. The first task that fails stops the
+    map, as an exception stops Python's Pool.map: its error goes to stderr,
+    the tasks still queued are cancelled, and the exit status is 1.
+*/
+#include "cli.h"
+
+#include "local_cluster.h"
+#include "zmp_error.h"
+#include "zmp_json.h"
+#include "zmp_log.h"
+#include "zmp_value.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#define MAP_POLL_MS 200  //  How often a wait looks at Ctrl-C and --timeout
+
+static const char *s_usage =
+    "Usage: zmpool map [OPTION]... FUNCTION ARG...\n"
+    "Run FUNCTION once per ARG on the cluster and print each result as one\n"
+    "line of JSON, in the order of the ARGs.\n"
+    "\n"
+    "Each ARG is JSON: a number (3), a string ('\"x\"'), an object, or an\n"
+    "array, which is the task's list of arguments ('[20000000, 25000000]').\n"
+    "A single ARG '-' reads ARGs from standard input, one per line.\n"
+    "Options come before FUNCTION; everything after it is an ARG.\n"
+    "\n"
+    "  -c, --connect EP        broker endpoint. Without this option, the map\n"
+    "                          uses $ZMPOOL_BROKER, else " ZMP_DEFAULT_ENDPOINT
+    ",\n"
+    "                          and if no broker is there, a local cluster\n"
+    "                          started for this command alone\n"
+    "  -p, --processes N       run at most N tasks at once (default: every\n"
+    "                          slot); for a local cluster, its processes\n"
+    "                          (default: one per core)\n"
+    "      --chunksize N       ARGs per task (default: as Python's Pool.map,\n"
+    "                          ARGs / (4 x processes), rounded up)\n"
+    "  -m, --module PATH       local cluster only: load task functions from\n"
+    "                          PATH (repeatable)\n"
+    "  -t, --timeout S         give up after S seconds (default: never)\n"
+    "  -q, --quiet             no notices on stderr\n"
+    "  -v, --verbose           log more\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Exit status: 0 all tasks succeeded, 1 a task failed or the broker\n"
+    "could not be reached, 2 bad usage.\n"
+    "\n"
+    "Examples:\n"
+    "  zmpool map square 1 2 3\n"
+    "  zmpool map --connect tcp://127.0.0.1:5555 armstrong '[20000000, 25000000]'\n"
+    "  seq 1000 | zmpool map square -\n";
+
+//  The ARGs, as msgpack argument arrays in one zone
+typedef struct {
+    msgpack_zone zone;
+    msgpack_object *items;  //  Owned: one argument array per ARG
+    char **texts;           //  Borrowed or owned (stdin): the ARG texts
+    bool owns_texts;
+    size_t count;
+    size_t limit;
+} map_args_t;
+
+static void
+s_args_destroy (map_args_t *args)
+{
+    msgpack_zone_destroy (&args->zone);
+    if (args->owns_texts)
+        for (size_t index = 0; index < args->count; index++)
+            free (args->texts[index]);
+    free (args->texts);
+    free (args->items);
+}
+
+//  Add one ARG. Returns 0, or -1 with the reason.
+static int
+s_args_add (map_args_t *args, char *text, zmp_error_t *error)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    if (zmp_json_parse_pack (text, &packer, error)) {
+        msgpack_sbuffer_destroy (&buffer);
+        return -1;
+    }
+    //  Decode into the zone, from a copy kept there (strings point into it)
+    char *bytes = (char *) msgpack_zone_malloc (&args->zone, buffer.size);
+    memcpy (bytes, buffer.data, buffer.size);
+    size_t offset = 0;
+    msgpack_object value;
+    msgpack_unpack (bytes, buffer.size, &offset, &args->zone, &value);
+    msgpack_sbuffer_destroy (&buffer);
+    if (args->count == args->limit) {
+        args->limit = args->limit ? args->limit * 2 : 64;
+        args->items = (msgpack_object *) realloc (
+            args->items, args->limit * sizeof (msgpack_object));
+        args->texts =
+            (char **) realloc (args->texts, args->limit * sizeof (char *));
+        assert (args->items && args->texts);
+    }
+    if (value.type == MSGPACK_OBJECT_ARRAY)
+        args->items[args->count] = value;
+    else {
+        msgpack_object *one = (msgpack_object *) msgpack_zone_malloc (
+            &args->zone, sizeof (msgpack_object));
+        *one = value;
+        args->items[args->count] = zmp_array (one, 1);
+    }
+    args->texts[args->count++] = text;
+    return 0;
+}
+
+//  Read ARGs from stdin, one per line (blank lines skipped).
+static int
+s_args_read_stdin (map_args_t *args, zmp_error_t *error)
+{
+    args->owns_texts = true;
+    char *line = NULL;
+    size_t size = 0;
+    ssize_t length;
+    size_t number = 0;
+    int rc = 0;
+    while (rc == 0 && (length = getline (&line, &size, stdin)) != -1) {
+        number++;
+        while (length > 0
+               && (line[length - 1] == '\n' || line[length - 1] == '\r'))
+            line[--length] = 0;
+        if (length == 0)
+            continue;
+        char *text = strdup (line);
+        if (s_args_add (args, text, error)) {
+            char reason[ZMP_ERROR_MESSAGE_MAX];
+            snprintf (reason, sizeof reason, "%s", error->message);
+            zmp_error_set (error, ZMP_ERR_USAGE, "line %zu: %s", number,
+                           reason);
+            free (text);
+            rc = -1;
+        }
+    }
+    free (line);
+    return rc;
+}
+
+static void
+s_print_error (const map_args_t *args, size_t index, const zmp_error_t *error)
+{
+    char text[ZMP_ERROR_MESSAGE_MAX + ZMP_ERROR_HOST_MAX + 128];
+    zmp_error_t shown = *error;
+    shown.index = -1;  //  The line names the task already
+    zmp_error_format (&shown, text, sizeof text);
+    char arg[64];
+    zmp_log_clean (args->texts[index], strlen (args->texts[index]), arg,
+                   sizeof arg);
+    fprintf (stderr, "zmpool map: task %zu (ARG %s): %s\n", index + 1, arg,
+             text);
+}
+
+//  Run the map on client; prints results. Returns the exit status.
+static int
+s_run (zmp_client_t *client, const char *function, map_args_t *args,
+       int processes, size_t chunksize, int timeout_ms)
+{
+    zmp_error_t error;
+    zmp_pool_t *pool = zmp_pool_new (client, processes, &error);
+    if (!pool)
+        return cli_fail ("map", "%s", error.message);
+    if (chunksize == 0 && args->count > 0) {
+        size_t divisor =
+            (size_t) (zmp_pool_processes (pool) > 0 ? zmp_pool_processes (pool)
+                                                    : 1)
+            * 4;
+        chunksize = (args->count + divisor - 1) / divisor;
+    }
+    zmp_array_source_t source = { args->items, args->count, 0 };
+    zmp_iter_t *iter = zmp_pool_istarmap (pool, function, zmp_array_source,
+                                          &source, chunksize, &error);
+    if (!iter) {
+        zmp_pool_destroy (&pool);
+        return cli_fail ("map", "%s", error.message);
+    }
+    int64_t deadline = timeout_ms > 0 ? zclock_mono () + timeout_ms : 0;
+    int rc = ZMP_EXIT_OK;
+    while (rc == ZMP_EXIT_OK && !zmp_iter_done (iter)) {
+        const msgpack_object *value = zmp_iter_next (iter, MAP_POLL_MS, &error);
+        if (value) {
+            char *text = zmp_json_text (value);
+            puts (text);
+            free (text);
+        } else if (error.kind != ZMP_ERR_WAIT_TIMEOUT) {
+            if (error.kind == ZMP_ERR_UNREACHABLE
+                || error.kind == ZMP_ERR_USAGE)
+                rc = cli_fail ("map", "%s", error.message);
+            else {
+                s_print_error (args, zmp_iter_index (iter), &error);
+                rc = ZMP_EXIT_FAILED;
+            }
+        } else if (zsys_interrupted)
+            rc = cli_fail ("map", "interrupted; cancelled the tasks left");
+        else if (deadline && zclock_mono () >= deadline)
+            rc = cli_fail ("map",
+                           "timed out after %d ms; cancelled the tasks left",
+                           timeout_ms);
+    }
+    fflush (stdout);
+    zmp_iter_destroy (&iter);
+    zmp_pool_destroy (&pool);  //  Cancels whatever is left
+    return rc;
+}
+
+int
+cli_map (int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "connect", required_argument, NULL, 'c' },
+        { "processes", required_argument, NULL, 'p' },
+        { "chunksize", required_argument, NULL, 'C' },
+        { "module", required_argument, NULL, 'm' },
+        { "timeout", required_argument, NULL, 't' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *endpoint = NULL;
+    long processes = 0, chunksize = 0;
+    int timeout_ms = 0;
+    int verbosity = 0;
+    const char **modules =
+        (const char **) calloc ((size_t) argc + 1, sizeof (char *));
+    size_t module_count = 0;
+    int rc = -1;
+    int option;
+    opterr = 0;
+    //  '+': stop at FUNCTION, so that ARGs like -1 are not options
+    while (
+        rc < 0
+        && (option = getopt_long (argc, argv, "+:c:p:m:t:qvh", options, NULL))
+               != -1) {
+        switch (option) {
+            case 'c':
+                endpoint = optarg;
+                break;
+            case 'p':
+                if (!cli_parse_long (optarg, 1, 1000000, &processes))
+                    rc = cli_usage_error (
+                        "map", "--processes takes 1 or more, not '%s'", optarg);
+                break;
+            case 'C':
+                if (!cli_parse_long (optarg, 1, 8192, &chunksize))
+                    rc = cli_usage_error (
+                        "map", "--chunksize takes 1 to 8192, not '%s'", optarg);
+                break;
+            case 'm':
+                modules[module_count++] = optarg;
+                break;
+            case 't':
+                if (!cli_parse_seconds (optarg, 30 * 24 * 3600.0, &timeout_ms))
+                    rc = cli_usage_error (
+                        "map", "--timeout takes seconds, not '%s'", optarg);
+                break;
+            case 'q':
+                verbosity = -1;
+                break;
+            case 'v':
+                verbosity++;
+                break;
+            case 'h':
+                fputs (s_usage, stdout);
+                rc = ZMP_EXIT_OK;
+                break;
+            default:
+                rc = cli_option_error ("map", option, argv);
+        }
+    }
+    if (rc < 0 && optind >= argc)
+        rc = cli_usage_error ("map", "FUNCTION is missing");
+    if (rc < 0 && endpoint && module_count)
+        rc = cli_usage_error ("map",
+                              "--module is for a local cluster; load modules "
+                              "on the workers of %s instead",
+                              endpoint);
+    if (rc >= 0) {
+        free (modules);
+        return rc;
+    }
+    const char *function = argv[optind++];
+    map_args_t args;
+    memset (&args, 0, sizeof args);
+    msgpack_zone_init (&args.zone, 64 * 1024);
+    zmp_error_t error;
+    if (optind == argc - 1 && streq (argv[optind], "-")) {
+        if (s_args_read_stdin (&args, &error))
+            rc = cli_usage_error ("map", "%s", error.message);
+    } else
+        for (int index = optind; index < argc && rc < 0; index++)
+            if (s_args_add (&args, argv[index], &error))
+                rc = cli_usage_error ("map", "ARG %d ('%s'): %s",
+                                      index - optind + 1, argv[index],
+                                      error.message);
+    if (rc < 0 && args.count == 0)
+        rc = cli_usage_error ("map", "no ARG given");
+    if (rc >= 0) {
+        s_args_destroy (&args);
+        free (modules);
+        return rc;
+    }
+
+    local_cluster_t *local = NULL;
+    bool use_local = !endpoint
+                     && (module_count > 0
+                         || !cli_endpoint_listening (cli_default_endpoint ()));
+    if (use_local) {
+        local = local_cluster_start ((int) processes, modules, &error);
+        if (!local)
+            rc = cli_fail ("map", "%s", error.message);
+        else
+            endpoint = local_cluster_endpoint (local);
+    }
+    free (modules);
+    if (rc < 0) {
+        if (!endpoint)
+            endpoint = cli_default_endpoint ();
+        //  The local cluster (if any) exists: now a ZeroMQ context may
+        cli_log_init ("zmpool", verbosity > 0 ? verbosity : -1);
+        zmp_client_t *client = zmp_client_connect (endpoint, 5000, &error);
+        if (!client)
+            rc = cli_fail ("map", "%s", error.message);
+        else {
+            rc = s_run (client, function, &args, local ? 0 : (int) processes,
+                        (size_t) chunksize, timeout_ms);
+            zmp_client_destroy (&client);
+        }
+    }
+    local_cluster_stop (&local);
+    s_args_destroy (&args);
+    return rc;
+}

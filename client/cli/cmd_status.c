@@ -1,0 +1,157 @@
+/*  cmd_status - `zmpool status`: what the broker knows, as text or JSON
+*/
+#include "cli.h"
+
+#include "zmp_json.h"
+#include "zmp_value.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+static const char *s_usage =
+    "Usage: zmpool status [OPTION]...\n"
+    "Show the broker's workers, slots, queue depth and counters.\n"
+    "\n"
+    "  -c, --connect EP        broker endpoint (default: $ZMPOOL_BROKER, else\n"
+    "                          " ZMP_DEFAULT_ENDPOINT ")\n"
+    "      --json              print one JSON object (fields in\n"
+    "                          docs/PROTOCOL.md) instead of a table\n"
+    "  -t, --timeout S         seconds to wait for the broker (default 5)\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Example:\n"
+    "  zmpool status --connect tcp://127.0.0.1:5555 --json\n";
+
+static uint64_t
+s_uint (const msgpack_object *map, const char *key)
+{
+    uint64_t value = 0;
+    zmp_uint_get (zmp_map_get (map, key), UINT64_MAX, &value);
+    return value;
+}
+
+static int64_t
+s_int (const msgpack_object *map, const char *key)
+{
+    int64_t value = 0;
+    zmp_int_get (zmp_map_get (map, key), &value);
+    return value;
+}
+
+static void
+s_str (const msgpack_object *map, const char *key, char *buffer, size_t size)
+{
+    if (zmp_str_copy (zmp_map_get (map, key), buffer, size))
+        snprintf (buffer, size, "-");
+    if (!buffer[0])
+        snprintf (buffer, size, "-");
+}
+
+static void
+s_print_table (const msgpack_object *status)
+{
+    const msgpack_object *broker = zmp_map_get (status, "broker");
+    char host[256], endpoint[256], name[256];
+    s_str (broker, "endpoint", endpoint, sizeof endpoint);
+    s_str (broker, "host", host, sizeof host);
+    int64_t uptime_s = s_int (broker, "uptime_ms") / 1000;
+    printf ("broker   %s on %s pid %lld, up %lldh%02lldm%02llds\n", endpoint,
+            host, (long long) s_int (broker, "pid"),
+            (long long) (uptime_s / 3600), (long long) (uptime_s / 60 % 60),
+            (long long) (uptime_s % 60));
+    const msgpack_object *workers = zmp_map_get (status, "workers");
+    uint32_t worker_count = workers && workers->type == MSGPACK_OBJECT_ARRAY
+                                ? workers->via.array.size
+                                : 0;
+    printf ("cluster  %u workers, %llu slots, %llu busy, %llu queued, "
+            "%llu running\n",
+            worker_count, (unsigned long long) s_uint (status, "slots"),
+            (unsigned long long) s_uint (status, "busy"),
+            (unsigned long long) s_uint (status, "queued"),
+            (unsigned long long) s_uint (status, "running"));
+    if (worker_count) {
+        printf ("\n%-24s %8s %-12s %5s %5s %10s %7s %7s\n", "HOST", "PID",
+                "NAME", "SLOTS", "BUSY", "DONE", "FAILED", "SEEN");
+        for (uint32_t index = 0; index < worker_count; index++) {
+            const msgpack_object *worker = &workers->via.array.ptr[index];
+            s_str (worker, "host", host, sizeof host);
+            s_str (worker, "name", name, sizeof name);
+            printf ("%-24.24s %8lld %-12.12s %5llu %5llu %10llu %7llu "
+                    "%6.1fs\n",
+                    host, (long long) s_int (worker, "pid"), name,
+                    (unsigned long long) s_uint (worker, "slots"),
+                    (unsigned long long) s_uint (worker, "busy"),
+                    (unsigned long long) s_uint (worker, "done"),
+                    (unsigned long long) s_uint (worker, "failed"),
+                    s_int (worker, "heartbeat_age_ms") / 1000.0);
+        }
+    }
+    const msgpack_object *counters = zmp_map_get (status, "counters");
+    printf ("\ntasks    %llu submitted, %llu completed, %llu failed, "
+            "%llu lost\n",
+            (unsigned long long) s_uint (counters, "submitted"),
+            (unsigned long long) s_uint (counters, "completed"),
+            (unsigned long long) s_uint (counters, "failed"),
+            (unsigned long long) s_uint (counters, "lost"));
+}
+
+int
+cli_status (int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "connect", required_argument, NULL, 'c' },
+        { "json", no_argument, NULL, 'J' },
+        { "timeout", required_argument, NULL, 't' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *endpoint = cli_default_endpoint ();
+    bool json = false;
+    int timeout_ms = 5000;
+    int option;
+    opterr = 0;
+    while ((option = getopt_long (argc, argv, ":c:t:h", options, NULL)) != -1) {
+        switch (option) {
+            case 'c':
+                endpoint = optarg;
+                break;
+            case 'J':
+                json = true;
+                break;
+            case 't':
+                if (!cli_parse_seconds (optarg, 3600, &timeout_ms))
+                    return cli_usage_error (
+                        "status", "--timeout takes seconds, not '%s'", optarg);
+                break;
+            case 'h':
+                fputs (s_usage, stdout);
+                return ZMP_EXIT_OK;
+            default:
+                return cli_option_error ("status", option, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error ("status", "unexpected argument '%s'",
+                                argv[optind]);
+    cli_log_init ("zmpool", -1);
+    if (!cli_endpoint_listening (endpoint))
+        return cli_fail ("status",
+                         "no broker at %s (nothing accepts connections)",
+                         endpoint);
+    zmp_error_t error;
+    zmp_client_t *client = zmp_client_connect (endpoint, timeout_ms, &error);
+    if (!client)
+        return cli_fail ("status", "%s", error.message);
+    zmp_value_t *status = zmp_client_status (client, timeout_ms, &error);
+    zmp_client_destroy (&client);
+    if (!status)
+        return cli_fail ("status", "%s", error.message);
+    if (json) {
+        char *text = zmp_json_text (zmp_value_get (status));
+        printf ("%s\n", text);
+        free (text);
+    } else
+        s_print_table (zmp_value_get (status));
+    zmp_value_destroy (&status);
+    return ZMP_EXIT_OK;
+}

@@ -1,0 +1,33 @@
+/*  local_cluster - a private broker and worker agent for one command
+
+    When `zmpool map` or `zmpool bench` finds no broker, it starts its own:
+    `zmpool broker` and `zmpool worker` run as child processes of the
+    command (fork and exec of this same executable, so no ZeroMQ context
+    crosses the fork), on an ipc:// endpoint in a private directory. They
+    die with the command (PR_SET_PDEATHSIG) and are stopped and reaped by
+    local_cluster_stop.
+*/
+#ifndef LOCAL_CLUSTER_H_INCLUDED
+#define LOCAL_CLUSTER_H_INCLUDED
+
+#include <zmpool.h>
+
+typedef struct local_cluster local_cluster_t;
+
+//  Start a broker and one agent with processes children (0: one per core),
+//  loading modules (NULL-terminated list, may be NULL). Returns when the
+//  agent is registered, or NULL with the reason after 10 s.
+local_cluster_t *local_cluster_start (int processes, const char **modules,
+                                      zmp_error_t *error);
+
+//  Stop the agent and the broker, reap them, remove the directory. Does
+//  nothing if *self_p is NULL; sets it to NULL.
+void local_cluster_stop (local_cluster_t **self_p);
+
+//  The broker's endpoint.
+const char *local_cluster_endpoint (const local_cluster_t *self);
+
+//  The agent's task processes.
+int local_cluster_processes (const local_cluster_t *self);
+
+#endif

@@ -1,0 +1,617 @@
+/*  zmp_client - the connection to a broker and the I/O thread behind it
+
+    The I/O thread is a zactor. Each turn it takes the whole outbox (one
+    lock), sends what the socket accepts (what it refuses waits in `unsent`
+    and is retried when the socket is writable: sends never block, so a
+    dead broker cannot freeze the thread), takes what has arrived, delivers
+    it under one lock per message, and runs due callbacks with no lock held.
+
+    The broker is lost when it is silent for liveness heartbeats, says BYE,
+    or answers with ERROR (it restarted and forgot us): every job still
+    waiting fails with kind broker_unreachable, new work is refused at once,
+    and HELLO is sent each heartbeat until a WELCOME comes back.
+*/
+#include "client_internal.h"
+
+#include "zmp_error.h"
+#include "zmp_log.h"
+#include "zmp_value.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#define CLIENT_RECV_BATCH   1000  //  Messages taken per turn, at most
+#define CLIENT_HEARTBEAT_MS 1000  //  Until the broker's WELCOME
+#define CLIENT_LIVENESS     5
+
+static size_t
+s_serial_hash (const void *key)
+{
+    return (size_t) (uintptr_t) key * 2654435761u;
+}
+
+static int
+s_serial_compare (const void *key1, const void *key2)
+{
+    uintptr_t a = (uintptr_t) key1, b = (uintptr_t) key2;
+    return a < b ? -1 : a > b;
+}
+
+static void *
+s_serial_key (uint32_t serial)
+{
+    return (void *) (uintptr_t) serial;  //  Serials start at 1: never NULL
+}
+
+//  --------------------------------------------------------------------------
+//  Initialise a condition variable on the monotonic clock.
+
+void
+client_cond_init (pthread_cond_t *cond)
+{
+    pthread_condattr_t attributes;
+    pthread_condattr_init (&attributes);
+    pthread_condattr_setclock (&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init (cond, &attributes);
+    pthread_condattr_destroy (&attributes);
+}
+
+//  --------------------------------------------------------------------------
+//  Deadline timeout_ms from now.
+
+struct timespec
+client_deadline (int timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime (CLOCK_MONOTONIC, &deadline);
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    return deadline;
+}
+
+//  --------------------------------------------------------------------------
+//  Wait on cond (lock held) until signalled or the deadline passes.
+
+int
+client_wait (zmp_client_t *client, pthread_cond_t *cond,
+             const struct timespec *deadline)
+{
+    if (!deadline)
+        return pthread_cond_wait (cond, &client->mutex);
+    return pthread_cond_timedwait (cond, &client->mutex, deadline);
+}
+
+//  --------------------------------------------------------------------------
+//  Register a job under a fresh serial.
+
+void
+client_job_register (zmp_client_t *client, job_t *job)
+{
+    do {
+        job->serial = client->next_serial++;
+        if (client->next_serial == 0)
+            client->next_serial = 1;
+    } while (zhashx_lookup (client->jobs, s_serial_key (job->serial)));
+    zhashx_insert (client->jobs, s_serial_key (job->serial), job);
+    job->registered = true;
+}
+
+//  --------------------------------------------------------------------------
+//  Remove a job from the table.
+
+void
+client_job_unregister (zmp_client_t *client, job_t *job)
+{
+    if (job->registered) {
+        zhashx_delete (client->jobs, s_serial_key (job->serial));
+        job->registered = false;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Queue a message for the I/O thread.
+
+void
+client_post (zmp_client_t *client, zmsg_t **msg_p)
+{
+    zlistx_add_end (client->outbox, *msg_p);
+    *msg_p = NULL;
+    if (zlistx_size (client->outbox) == 1)
+        zsock_signal (client->actor, 0);  //  Once per batch, not per message
+}
+
+//  --------------------------------------------------------------------------
+//  Fail if the client cannot take work now.
+
+int
+client_check (zmp_client_t *client, zmp_error_t *error)
+{
+    if (client->lost) {
+        if (error)
+            *error = client->lost_error;
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_request_free (client_request_t *request)
+{
+    zframe_destroy (&request->reply);
+    pthread_cond_destroy (&request->cond);
+    free (request);
+}
+
+//  --------------------------------------------------------------------------
+//  Send a control request and wait for its reply.
+
+zframe_t *
+client_request (zmp_client_t *client, zmp_proto_command_t command,
+                zframe_t **body_p, int timeout_ms, zmp_error_t *error)
+{
+    client_request_t *request =
+        (client_request_t *) zmalloc (sizeof (client_request_t));
+    request->job.kind = JOB_REQUEST;
+    client_cond_init (&request->cond);
+    struct timespec deadline = client_deadline (timeout_ms);
+    zframe_t *reply = NULL;
+    pthread_mutex_lock (&client->mutex);
+    if (client_check (client, error) == 0) {
+        client_job_register (client, &request->job);
+        zmsg_t *msg = zmp_proto_new (command);
+        zframe_t *id =
+            zmp_proto_encode_uint ((uint64_t) request->job.serial << 32);
+        zmsg_append (msg, &id);
+        if (body_p && *body_p)
+            zmsg_append (msg, body_p);
+        client_post (client, &msg);
+        while (!request->done)
+            if (client_wait (client, &request->cond, &deadline) == ETIMEDOUT)
+                break;
+        client_job_unregister (client, &request->job);
+        if (request->done && request->reply) {
+            reply = request->reply;
+            request->reply = NULL;
+        } else if (request->done) {
+            if (error)
+                *error = request->error;
+        } else
+            zmp_error_set (error, ZMP_ERR_UNREACHABLE,
+                           "no reply from the broker at %s in %d ms",
+                           client->endpoint, timeout_ms);
+    }
+    pthread_mutex_unlock (&client->mutex);
+    if (body_p)
+        zframe_destroy (body_p);
+    s_request_free (request);
+    return reply;
+}
+
+//  I/O thread state, on its stack
+typedef struct {
+    zmp_client_t *client;
+    zsock_t *pipe;
+    zsock_t *socket;   //  DEALER to the broker
+    zlistx_t *unsent;  //  zmsg_t * the socket has not taken yet
+    int64_t seen_at;   //  zclock_mono () ms of the broker's last word
+    int64_t sent_at;   //  zclock_mono () ms of our last send
+    int64_t next_tick_at;
+    bool stop;
+} io_t;
+
+static void
+s_zmsg_free (void **item_p)
+{
+    zmsg_destroy ((zmsg_t **) item_p);
+}
+
+static void
+s_send_hello (io_t *io)
+{
+    zmp_proto_hello_t hello;
+    memset (&hello, 0, sizeof hello);
+    hello.role = ZMP_ROLE_CLIENT;
+    hello.pid = getpid ();
+    snprintf (hello.host, sizeof hello.host, "%s", io->client->host);
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HELLO);
+    zframe_t *body = zmp_proto_encode_hello (&hello);
+    zmsg_append (msg, &body);
+    zlistx_add_end (io->unsent, msg);
+}
+
+//  Send what the socket takes, in order; the rest waits.
+static void
+s_send_unsent (io_t *io)
+{
+    while (zlistx_size (io->unsent)) {
+        zmsg_t *msg = (zmsg_t *) zlistx_first (io->unsent);
+        if (zmsg_send (&msg, io->socket))
+            return;  //  EAGAIN: the socket is full; retry when writable
+        zlistx_detach (io->unsent, NULL);
+        io->sent_at = zclock_mono ();
+    }
+}
+
+//  Fail every waiting job: the broker is gone. Lock held.
+static void
+s_lose_broker (io_t *io, const char *why)
+{
+    zmp_client_t *client = io->client;
+    if (client->lost)
+        return;
+    zmp_warning ("client: lost the broker at %s: %s", client->endpoint, why);
+    client->lost = true;
+    client->welcomed = false;
+    zmp_error_set (&client->lost_error, ZMP_ERR_UNREACHABLE,
+                   "lost the broker at %s: %s", client->endpoint, why);
+    zlistx_t *jobs = zhashx_values (client->jobs);
+    for (job_t *job = (job_t *) zlistx_first (jobs); job;
+         job = (job_t *) zlistx_next (jobs))
+        pool_fail_job (client, job, &client->lost_error);
+    zlistx_destroy (&jobs);
+    pthread_cond_broadcast (&client->cond);
+}
+
+static void
+s_on_welcome (io_t *io, zmsg_t *msg)
+{
+    zmp_client_t *client = io->client;
+    zmp_proto_welcome_t welcome;
+    zmp_error_t error;
+    if (zmp_proto_decode_welcome (zmsg_next (msg), &welcome, &error)) {
+        zmp_warning ("client: bad WELCOME: %s", error.message);
+        return;
+    }
+    pthread_mutex_lock (&client->mutex);
+    client->welcomed = true;
+    client->lost = false;
+    client->heartbeat_ms = welcome.heartbeat_ms;
+    client->liveness = welcome.liveness;
+    client->slots = (int) welcome.slots;
+    pthread_cond_broadcast (&client->cond);
+    pthread_mutex_unlock (&client->mutex);
+}
+
+static void
+s_on_result (io_t *io, zmsg_t *msg)
+{
+    zmp_client_t *client = io->client;
+    zframe_t *header = zmsg_pop (msg);
+    zframe_destroy (&header);  //  The protocol header
+    pthread_mutex_lock (&client->mutex);
+    header = zmsg_pop (msg);
+    while (header) {
+        zframe_t *value = zmsg_pop (msg);
+        zmp_proto_result_t result;
+        zmp_error_t error;
+        if (!value || zmp_proto_decode_result (header, &result, &error))
+            zmp_warning ("client: dropped a bad RESULT item: %s",
+                         value ? error.message : "value missing");
+        else {
+            uint32_t serial = (uint32_t) (result.task_id >> 32);
+            job_t *job =
+                (job_t *) zhashx_lookup (client->jobs, s_serial_key (serial));
+            if (job && job->kind != JOB_REQUEST)
+                pool_deliver (client, job, (uint32_t) result.task_id, &result,
+                              &value);
+        }
+        zframe_destroy (&value);
+        zframe_destroy (&header);
+        header = zmsg_pop (msg);
+    }
+    pthread_mutex_unlock (&client->mutex);
+}
+
+static void
+s_on_reply (io_t *io, zmsg_t *msg)
+{
+    zmp_client_t *client = io->client;
+    uint64_t request_id;
+    zmp_error_t error;
+    if (zmp_proto_decode_uint (zmsg_next (msg), &request_id, &error)) {
+        zmp_warning ("client: bad REPLY: %s", error.message);
+        return;
+    }
+    zframe_t *body = zmsg_next (msg);
+    pthread_mutex_lock (&client->mutex);
+    job_t *job = (job_t *) zhashx_lookup (
+        client->jobs, s_serial_key ((uint32_t) (request_id >> 32)));
+    if (job && job->kind == JOB_REQUEST && body) {
+        client_request_t *request = (client_request_t *) job;
+        request->reply = zframe_dup (body);
+        request->done = true;
+        pthread_cond_signal (&request->cond);
+    }
+    pthread_mutex_unlock (&client->mutex);
+}
+
+static void
+s_on_message (io_t *io, zmsg_t *msg)
+{
+    zmp_client_t *client = io->client;
+    zmp_error_t error;
+    int command = zmp_proto_command (msg, &error);
+    if (command < 0) {
+        zmp_warning ("client: dropped a bad message from the broker: %s",
+                     error.message);
+        return;
+    }
+    io->seen_at = zclock_mono ();
+    zmsg_first (msg);
+    switch (command) {
+        case ZMP_PROTO_WELCOME:
+            s_on_welcome (io, msg);
+            break;
+        case ZMP_PROTO_RESULT:
+            s_on_result (io, msg);
+            break;
+        case ZMP_PROTO_REPLY:
+            s_on_reply (io, msg);
+            break;
+        case ZMP_PROTO_HEARTBEAT:
+            break;
+        case ZMP_PROTO_ERROR:
+        case ZMP_PROTO_BYE: {
+            zmp_error_t notice;
+            if (zmp_proto_decode_notice (zmsg_next (msg), &notice, &error))
+                snprintf (notice.message, sizeof notice.message, "%s",
+                          command == ZMP_PROTO_BYE ? "it said goodbye"
+                                                   : error.message);
+            pthread_mutex_lock (&client->mutex);
+            s_lose_broker (io, notice.message);
+            pthread_mutex_unlock (&client->mutex);
+            break;
+        }
+        default:
+            zmp_warning ("client: unexpected %s from the broker",
+                         zmp_proto_command_name (command));
+    }
+}
+
+static void
+s_run_callbacks (io_t *io)
+{
+    zmp_client_t *client = io->client;
+    while (true) {
+        pthread_mutex_lock (&client->mutex);
+        zmp_async_t *async =
+            (zmp_async_t *) zlistx_detach (client->callbacks, NULL);
+        pthread_mutex_unlock (&client->mutex);
+        if (!async)
+            return;
+        pool_run_callbacks (client, async);
+    }
+}
+
+static void
+s_tick (io_t *io, int64_t now)
+{
+    zmp_client_t *client = io->client;
+    pthread_mutex_lock (&client->mutex);
+    uint32_t heartbeat_ms = client->heartbeat_ms;
+    int64_t silence = (int64_t) heartbeat_ms * client->liveness;
+    if (client->welcomed && now - io->seen_at > silence) {
+        char why[64];
+        snprintf (why, sizeof why, "silent for %lld ms",
+                  (long long) (now - io->seen_at));
+        s_lose_broker (io, why);
+    }
+    bool hello = !client->welcomed;
+    pthread_mutex_unlock (&client->mutex);
+    if (hello)
+        s_send_hello (io);
+    else if (now - io->sent_at >= heartbeat_ms && zlistx_size (io->unsent) == 0)
+        zlistx_add_end (io->unsent, zmp_proto_new (ZMP_PROTO_HEARTBEAT));
+    io->next_tick_at = now + heartbeat_ms;
+}
+
+//  Take the outbox in one lock; its messages go behind the unsent ones.
+static void
+s_take_outbox (io_t *io)
+{
+    zmp_client_t *client = io->client;
+    pthread_mutex_lock (&client->mutex);
+    zmsg_t *msg = (zmsg_t *) zlistx_detach (client->outbox, NULL);
+    while (msg) {
+        zlistx_add_end (io->unsent, msg);
+        msg = (zmsg_t *) zlistx_detach (client->outbox, NULL);
+    }
+    pthread_mutex_unlock (&client->mutex);
+}
+
+static void
+s_io_actor (zsock_t *pipe, void *args)
+{
+    io_t io;
+    memset (&io, 0, sizeof io);
+    io.client = (zmp_client_t *) args;
+    io.pipe = pipe;
+    io.unsent = zlistx_new ();
+    zlistx_set_destructor (io.unsent, s_zmsg_free);
+    io.socket = zsock_new (ZMQ_DEALER);
+    zsock_set_sndtimeo (io.socket, 0);
+    zsock_set_rcvtimeo (io.socket, 0);
+    zsock_set_linger (io.socket, 100);
+    zsock_set_sndhwm (io.socket, 10000);
+    zsock_set_rcvhwm (io.socket, 10000);
+    int rc = zsock_connect (io.socket, "%s", io.client->endpoint);
+    zsock_signal (pipe, rc == 0 ? 0 : 1);
+    if (rc)
+        io.stop = true;
+    else
+        s_send_hello (&io);
+    io.seen_at = io.sent_at = zclock_mono ();
+    io.next_tick_at = io.seen_at + CLIENT_HEARTBEAT_MS;
+
+    zmq_pollitem_t items[2] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+                                { zsock_resolve (io.socket), 0, 0, 0 } };
+    while (!io.stop) {
+        s_send_unsent (&io);
+        items[1].events = ZMQ_POLLIN;
+        if (zlistx_size (io.unsent))
+            items[1].events |= ZMQ_POLLOUT;
+        int64_t wait_ms = io.next_tick_at - zclock_mono ();
+        if (zmq_poll (items, 2, (long) (wait_ms > 0 ? wait_ms : 0)) < 0
+            && zmq_errno () != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            zmsg_t *msg = zmsg_recv (pipe);
+            char *command = msg ? zmsg_popstr (msg) : NULL;
+            if (!msg || (command && streq (command, "$TERM")))
+                io.stop = true;
+            zstr_free (&command);
+            zmsg_destroy (&msg);
+        }
+        s_take_outbox (&io);
+        if (items[1].revents & ZMQ_POLLIN)
+            for (int taken = 0; taken < CLIENT_RECV_BATCH; taken++) {
+                zmsg_t *msg = zmsg_recv (io.socket);
+                if (!msg)
+                    break;
+                s_on_message (&io, msg);
+                zmsg_destroy (&msg);
+            }
+        s_run_callbacks (&io);
+        int64_t now = zclock_mono ();
+        if (now >= io.next_tick_at)
+            s_tick (&io, now);
+    }
+    //  Last words: what the user queued, then goodbye, all best effort
+    s_take_outbox (&io);
+    zlistx_add_end (io.unsent, zmp_proto_new (ZMP_PROTO_BYE));
+    s_send_unsent (&io);
+    zlistx_destroy (&io.unsent);
+    zsock_destroy (&io.socket);
+}
+
+//  --------------------------------------------------------------------------
+//  Connect to a broker.
+
+zmp_client_t *
+zmp_client_connect (const char *endpoint, int timeout_ms, zmp_error_t *error)
+{
+    zmp_log_init_library ();
+    if (!endpoint)
+        endpoint = getenv ("ZMPOOL_BROKER");
+    if (!endpoint || !*endpoint)
+        endpoint = ZMP_DEFAULT_ENDPOINT;
+    if (timeout_ms < 0)
+        timeout_ms = 5000;
+    zmp_client_t *self = (zmp_client_t *) zmalloc (sizeof (zmp_client_t));
+    self->endpoint = strdup (endpoint);
+    self->timeout_ms = timeout_ms;
+    pthread_mutex_init (&self->mutex, NULL);
+    client_cond_init (&self->cond);
+    self->outbox = zlistx_new ();
+    zlistx_set_destructor (self->outbox, s_zmsg_free);
+    self->callbacks = zlistx_new ();
+    self->jobs = zhashx_new ();
+    zhashx_set_key_hasher (self->jobs, s_serial_hash);
+    zhashx_set_key_comparator (self->jobs, s_serial_compare);
+    zhashx_set_key_duplicator (self->jobs, NULL);
+    zhashx_set_key_destructor (self->jobs, NULL);
+    self->next_serial = 1;
+    self->next_pool_id = 1;
+    self->heartbeat_ms = CLIENT_HEARTBEAT_MS;
+    self->liveness = CLIENT_LIVENESS;
+    if (gethostname (self->host, sizeof self->host))
+        snprintf (self->host, sizeof self->host, "unknown");
+    self->host[sizeof self->host - 1] = 0;
+
+    self->actor = zactor_new (s_io_actor, self);
+    if (!self->actor) {
+        zmp_error_set (error, ZMP_ERR_SYSTEM, "cannot start the I/O thread");
+        zmp_client_destroy (&self);
+        return NULL;
+    }
+    struct timespec deadline = client_deadline (timeout_ms);
+    pthread_mutex_lock (&self->mutex);
+    while (!self->welcomed)
+        if (client_wait (self, &self->cond, &deadline) == ETIMEDOUT)
+            break;
+    bool welcomed = self->welcomed;
+    pthread_mutex_unlock (&self->mutex);
+    if (!welcomed) {
+        zmp_error_set (error, ZMP_ERR_UNREACHABLE,
+                       "cannot reach broker at %s (no reply in %d ms)",
+                       endpoint, timeout_ms);
+        zmp_client_destroy (&self);
+    }
+    return self;
+}
+
+//  --------------------------------------------------------------------------
+//  Disconnect and free the client.
+
+void
+zmp_client_destroy (zmp_client_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zmp_client_t *self = *self_p;
+        pthread_mutex_lock (&self->mutex);
+        self->stopping = true;
+        pthread_mutex_unlock (&self->mutex);
+        zactor_destroy (&self->actor);  //  Sends $TERM; it says BYE
+        //  Jobs the user never destroyed stay theirs; only forget them
+        zhashx_destroy (&self->jobs);
+        zlistx_destroy (&self->callbacks);
+        zlistx_destroy (&self->outbox);
+        pthread_cond_destroy (&self->cond);
+        pthread_mutex_destroy (&self->mutex);
+        free (self->endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  The endpoint.
+
+const char *
+zmp_client_endpoint (const zmp_client_t *self)
+{
+    assert (self);
+    return self->endpoint;
+}
+
+//  --------------------------------------------------------------------------
+//  Cluster slots as last reported.
+
+int
+zmp_client_slots (const zmp_client_t *self)
+{
+    assert (self);
+    zmp_client_t *client = (zmp_client_t *) self;
+    pthread_mutex_lock (&client->mutex);
+    int slots = client->slots;
+    pthread_mutex_unlock (&client->mutex);
+    return slots;
+}
+
+//  --------------------------------------------------------------------------
+//  Ask the broker for its status.
+
+zmp_value_t *
+zmp_client_status (zmp_client_t *self, int timeout_ms, zmp_error_t *error)
+{
+    assert (self);
+    if (timeout_ms < 0)
+        timeout_ms = self->timeout_ms;
+    zframe_t *reply =
+        client_request (self, ZMP_PROTO_STATUS, NULL, timeout_ms, error);
+    if (!reply)
+        return NULL;
+    zmp_value_t *value = zmp_value_decode_frame (&reply, error);
+    if (value && zmp_value_get (value)->type != MSGPACK_OBJECT_MAP) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL, "status is not a map");
+        zmp_value_destroy (&value);
+    }
+    return value;
+}

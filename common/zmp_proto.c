@@ -1,0 +1,660 @@
+/*  zmp_proto - the zmpool wire protocol
+
+    Encoders pack into a msgpack_sbuffer on the stack and copy the bytes
+    into a frame. Decoders unpack one frame with a msgpack_unpacked on the
+    stack, check every field's type and range before they copy it, and
+    report the first fault they meet, named after the message and field, so
+    that a peer's log line says exactly what it sent wrong.
+*/
+#include "zmp_proto.h"
+
+#include "zmp_error.h"
+#include "zmp_value.h"
+
+static const char *s_command_names[] = { "(none)", "HELLO",     "WELCOME",
+                                         "SUBMIT", "DISPATCH",  "DONE",
+                                         "RESULT", "CANCEL",    "ABORT",
+                                         "POOL",   "STATUS",    "REPLY",
+                                         "ERROR",  "HEARTBEAT", "BYE" };
+
+//  --------------------------------------------------------------------------
+//  A new message with the header frame for command.
+
+zmsg_t *
+zmp_proto_new (zmp_proto_command_t command)
+{
+    assert (command >= ZMP_PROTO_HELLO && command <= ZMP_PROTO_COMMAND_MAX);
+    byte header[4] = { 'Z', 'P', ZMP_PROTO_VERSION, (byte) command };
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, header, sizeof header);
+    return msg;
+}
+
+//  --------------------------------------------------------------------------
+//  Check a message's header frame; return its command.
+
+int
+zmp_proto_command (zmsg_t *msg, zmp_error_t *error)
+{
+    zframe_t *frame = msg ? zmsg_first (msg) : NULL;
+    if (!frame) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL, "empty message");
+        return -1;
+    }
+    const byte *data = zframe_data (frame);
+    if (zframe_size (frame) != 4 || data[0] != 'Z' || data[1] != 'P') {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL,
+                       "not a zmpool message (bad header frame)");
+        return -1;
+    }
+    if (data[2] != ZMP_PROTO_VERSION) {
+        zmp_error_set (
+            error, ZMP_ERR_PROTOCOL,
+            "protocol version %d not supported (this side speaks %d)", data[2],
+            ZMP_PROTO_VERSION);
+        return -1;
+    }
+    if (data[3] < ZMP_PROTO_HELLO || data[3] > ZMP_PROTO_COMMAND_MAX) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL, "unknown command %d", data[3]);
+        return -1;
+    }
+    return data[3];
+}
+
+//  --------------------------------------------------------------------------
+//  Name of a command, for logs.
+
+const char *
+zmp_proto_command_name (int command)
+{
+    if (command < ZMP_PROTO_HELLO || command > ZMP_PROTO_COMMAND_MAX)
+        return "(unknown)";
+    return s_command_names[command];
+}
+
+//  --------------------------------------------------------------------------
+//  True if name is a valid function name.
+
+bool
+zmp_proto_valid_name (const char *name, size_t length)
+{
+    if (!name || length == 0 || length > ZMP_FUNCTION_NAME_MAX)
+        return false;
+    for (size_t index = 0; index < length; index++) {
+        char c = name[index];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                  || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'
+                  || c == ':';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Encoders
+
+typedef struct {
+    msgpack_sbuffer buffer;
+    msgpack_packer packer;
+} s_encoder_t;
+
+static msgpack_packer *
+s_encoder_init (s_encoder_t *encoder)
+{
+    msgpack_sbuffer_init (&encoder->buffer);
+    msgpack_packer_init (&encoder->packer, &encoder->buffer,
+                         msgpack_sbuffer_write);
+    return &encoder->packer;
+}
+
+static zframe_t *
+s_encoder_finish (s_encoder_t *encoder)
+{
+    zframe_t *frame = zmp_frame_from_buffer (&encoder->buffer);
+    msgpack_sbuffer_destroy (&encoder->buffer);
+    return frame;
+}
+
+zframe_t *
+zmp_proto_encode_hello (const zmp_proto_hello_t *hello)
+{
+    assert (hello);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    bool worker = hello->role == ZMP_ROLE_WORKER;
+    msgpack_pack_map (packer, worker ? 6 : 4);
+    zmp_pack_cstr (packer, "role");
+    zmp_pack_cstr (packer, worker ? "worker" : "client");
+    zmp_pack_cstr (packer, "host");
+    zmp_pack_cstr (packer, hello->host);
+    zmp_pack_cstr (packer, "pid");
+    msgpack_pack_int64 (packer, hello->pid);
+    zmp_pack_cstr (packer, "name");
+    zmp_pack_cstr (packer, hello->name);
+    if (worker) {
+        zmp_pack_cstr (packer, "slots");
+        msgpack_pack_uint32 (packer, hello->slots);
+        zmp_pack_cstr (packer, "cores");
+        msgpack_pack_uint32 (packer, hello->cores);
+    }
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_welcome (const zmp_proto_welcome_t *welcome)
+{
+    assert (welcome);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_map (packer, 3);
+    zmp_pack_cstr (packer, "heartbeat_ms");
+    msgpack_pack_uint32 (packer, welcome->heartbeat_ms);
+    zmp_pack_cstr (packer, "liveness");
+    msgpack_pack_uint32 (packer, welcome->liveness);
+    zmp_pack_cstr (packer, "slots");
+    msgpack_pack_uint32 (packer, welcome->slots);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_task (const zmp_proto_task_t *task)
+{
+    assert (task);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 5);
+    msgpack_pack_uint64 (packer, task->task_id);
+    msgpack_pack_uint32 (packer, task->pool_id);
+    zmp_pack_cstr (packer, task->function);
+    msgpack_pack_uint32 (packer, task->flags);
+    msgpack_pack_uint32 (packer, task->timeout_ms);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_dispatch (const zmp_proto_dispatch_t *dispatch)
+{
+    assert (dispatch);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 6);
+    msgpack_pack_uint32 (packer, dispatch->slot);
+    msgpack_pack_uint64 (packer, dispatch->seq);
+    msgpack_pack_uint32 (packer, dispatch->attempt);
+    zmp_pack_cstr (packer, dispatch->function);
+    msgpack_pack_uint32 (packer, dispatch->flags);
+    msgpack_pack_uint32 (packer, dispatch->timeout_ms);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_done (const zmp_proto_done_t *done)
+{
+    assert (done);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 4);
+    msgpack_pack_uint32 (packer, done->slot);
+    msgpack_pack_uint64 (packer, done->seq);
+    msgpack_pack_uint32 (packer, done->status);
+    msgpack_pack_int64 (packer, done->pid);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_result (const zmp_proto_result_t *result)
+{
+    assert (result);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 3);
+    msgpack_pack_uint64 (packer, result->task_id);
+    msgpack_pack_uint32 (packer, result->status);
+    msgpack_pack_int64 (packer, result->pid);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_pool (const zmp_proto_pool_t *pool)
+{
+    assert (pool);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_map (packer, 3);
+    zmp_pack_cstr (packer, "pool");
+    msgpack_pack_uint32 (packer, pool->pool_id);
+    zmp_pack_cstr (packer, "processes");
+    msgpack_pack_uint32 (packer, pool->processes);
+    zmp_pack_cstr (packer, "close");
+    if (pool->close)
+        msgpack_pack_true (packer);
+    else
+        msgpack_pack_false (packer);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_abort (uint32_t slot, uint64_t seq)
+{
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 2);
+    msgpack_pack_uint32 (packer, slot);
+    msgpack_pack_uint64 (packer, seq);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_uint (uint64_t value)
+{
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_uint64 (packer, value);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message)
+{
+    assert (message);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_map (packer, 2);
+    zmp_pack_cstr (packer, "kind");
+    msgpack_pack_uint32 (packer, (uint32_t) kind);
+    zmp_pack_cstr (packer, "message");
+    size_t length = strlen (message);
+    if (length > ZMP_PROTO_MESSAGE_MAX)
+        length = ZMP_PROTO_MESSAGE_MAX;
+    msgpack_pack_str_with_body (packer, message, length);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_cancel_pool (uint32_t pool_id)
+{
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_map (packer, 1);
+    zmp_pack_cstr (packer, "pool");
+    msgpack_pack_uint32 (packer, pool_id);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_error (const zmp_error_t *error)
+{
+    assert (error);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    zmp_error_pack (error, packer);
+    return s_encoder_finish (&encoder);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Decoders
+
+//  Reads fields of one message body, remembering the first fault only.
+typedef struct {
+    const char *what;    //  Body being read, e.g. "task header"
+    zmp_error_t *error;  //  Caller's, may be NULL
+    bool failed;         //  A field was wrong; error holds the first
+    msgpack_unpacked unpacked;
+} s_reader_t;
+
+static void
+s_fault (s_reader_t *reader, const char *field, const char *expected)
+{
+    if (!reader->failed)
+        zmp_error_set (reader->error, ZMP_ERR_PROTOCOL, "%s: %s must be %s",
+                       reader->what, field, expected);
+    reader->failed = true;
+}
+
+//  Unpack frame into the reader; returns the value, or NULL.
+static const msgpack_object *
+s_reader_open (s_reader_t *reader, zframe_t *frame, const char *what,
+               zmp_error_t *error)
+{
+    reader->what = what;
+    reader->error = error;
+    reader->failed = false;
+    msgpack_unpacked_init (&reader->unpacked);
+    zmp_error_t cause;
+    if (!frame) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL, "%s: frame missing", what);
+        reader->failed = true;
+        return NULL;
+    }
+    if (zmp_value_unpack (&reader->unpacked, zframe_data (frame),
+                          zframe_size (frame), &cause)) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL, "%s: %s", what, cause.message);
+        reader->failed = true;
+        return NULL;
+    }
+    return &reader->unpacked.data;
+}
+
+//  Unpack frame, which must be an array of at least count items.
+static const msgpack_object *
+s_reader_array (s_reader_t *reader, zframe_t *frame, const char *what,
+                uint32_t count, zmp_error_t *error)
+{
+    const msgpack_object *value = s_reader_open (reader, frame, what, error);
+    if (!value)
+        return NULL;
+    if (value->type != MSGPACK_OBJECT_ARRAY || value->via.array.size < count) {
+        char expected[48];
+        snprintf (expected, sizeof expected, "an array of %u items", count);
+        s_fault (reader, "the body", expected);
+        return NULL;
+    }
+    return value->via.array.ptr;
+}
+
+//  Unpack frame, which must be a map.
+static const msgpack_object *
+s_reader_map (s_reader_t *reader, zframe_t *frame, const char *what,
+              zmp_error_t *error)
+{
+    const msgpack_object *value = s_reader_open (reader, frame, what, error);
+    if (value && value->type != MSGPACK_OBJECT_MAP) {
+        s_fault (reader, "the body", "a map");
+        return NULL;
+    }
+    return value;
+}
+
+static int
+s_reader_close (s_reader_t *reader)
+{
+    msgpack_unpacked_destroy (&reader->unpacked);
+    return reader->failed ? -1 : 0;
+}
+
+static uint64_t
+s_uint (s_reader_t *reader, const msgpack_object *object, const char *field,
+        uint64_t max)
+{
+    uint64_t value = 0;
+    if (zmp_uint_get (object, max, &value)) {
+        char expected[64];
+        snprintf (expected, sizeof expected,
+                  "an unsigned integer no larger than %llu",
+                  (unsigned long long) max);
+        s_fault (reader, field, object ? expected : "present");
+    }
+    return value;
+}
+
+static int64_t
+s_pid (s_reader_t *reader, const msgpack_object *object, const char *field)
+{
+    int64_t value = 0;
+    if (zmp_int_get (object, &value) || value < 0 || value > INT32_MAX) {
+        s_fault (reader, field, "a process id");
+        value = 0;
+    }
+    return value;
+}
+
+static void
+s_str (s_reader_t *reader, const msgpack_object *object, const char *field,
+       char *buffer, size_t size)
+{
+    if (zmp_str_copy (object, buffer, size)) {
+        char expected[64];
+        snprintf (expected, sizeof expected, "a string of at most %zu bytes",
+                  size - 1);
+        s_fault (reader, field, expected);
+        buffer[0] = 0;
+    }
+}
+
+static void
+s_function (s_reader_t *reader, const msgpack_object *object, char *buffer)
+{
+    if (object->type != MSGPACK_OBJECT_STR
+        || !zmp_proto_valid_name (object->via.str.ptr, object->via.str.size)) {
+        s_fault (reader, "function",
+                 "a name of 1 to 128 letters, digits, '_', '-', '.' or ':'");
+        buffer[0] = 0;
+        return;
+    }
+    memcpy (buffer, object->via.str.ptr, object->via.str.size);
+    buffer[object->via.str.size] = 0;
+}
+
+static uint32_t
+s_status (s_reader_t *reader, const msgpack_object *object)
+{
+    uint64_t status = s_uint (reader, object, "status", ZMP_ERR_COUNT - 1);
+    return (uint32_t) status;
+}
+
+int
+zmp_proto_decode_hello (zframe_t *frame, zmp_proto_hello_t *hello,
+                        zmp_error_t *error)
+{
+    assert (hello);
+    memset (hello, 0, sizeof *hello);
+    s_reader_t reader;
+    const msgpack_object *map = s_reader_map (&reader, frame, "HELLO", error);
+    if (map) {
+        const msgpack_object *role = zmp_map_get (map, "role");
+        if (role && zmp_str_is (role, "client"))
+            hello->role = ZMP_ROLE_CLIENT;
+        else if (role && zmp_str_is (role, "worker"))
+            hello->role = ZMP_ROLE_WORKER;
+        else
+            s_fault (&reader, "role", "\"client\" or \"worker\"");
+        s_str (&reader, zmp_map_get (map, "host"), "host", hello->host,
+               sizeof hello->host);
+        hello->pid = s_pid (&reader, zmp_map_get (map, "pid"), "pid");
+        const msgpack_object *name = zmp_map_get (map, "name");
+        if (name)
+            s_str (&reader, name, "name", hello->name, sizeof hello->name);
+        if (hello->role == ZMP_ROLE_WORKER) {
+            hello->slots =
+                (uint32_t) s_uint (&reader, zmp_map_get (map, "slots"), "slots",
+                                   ZMP_PROTO_SLOTS_MAX);
+            if (!reader.failed && hello->slots == 0)
+                s_fault (&reader, "slots", "at least 1");
+            const msgpack_object *cores = zmp_map_get (map, "cores");
+            if (cores)
+                hello->cores =
+                    (uint32_t) s_uint (&reader, cores, "cores", 65536);
+        }
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_welcome (zframe_t *frame, zmp_proto_welcome_t *welcome,
+                          zmp_error_t *error)
+{
+    assert (welcome);
+    memset (welcome, 0, sizeof *welcome);
+    s_reader_t reader;
+    const msgpack_object *map = s_reader_map (&reader, frame, "WELCOME", error);
+    if (map) {
+        welcome->heartbeat_ms =
+            (uint32_t) s_uint (&reader, zmp_map_get (map, "heartbeat_ms"),
+                               "heartbeat_ms", 3600 * 1000);
+        welcome->liveness = (uint32_t) s_uint (
+            &reader, zmp_map_get (map, "liveness"), "liveness", 1000);
+        welcome->slots = (uint32_t) s_uint (&reader, zmp_map_get (map, "slots"),
+                                            "slots", UINT32_MAX);
+        if (!reader.failed && welcome->heartbeat_ms == 0)
+            s_fault (&reader, "heartbeat_ms", "at least 1");
+        if (!reader.failed && welcome->liveness == 0)
+            s_fault (&reader, "liveness", "at least 1");
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_task (zframe_t *frame, zmp_proto_task_t *task,
+                       zmp_error_t *error)
+{
+    assert (task);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "task header", 5, error);
+    if (items) {
+        task->task_id = s_uint (&reader, &items[0], "task-id", UINT64_MAX);
+        task->pool_id =
+            (uint32_t) s_uint (&reader, &items[1], "pool-id", UINT32_MAX);
+        s_function (&reader, &items[2], task->function);
+        task->flags = (uint32_t) s_uint (&reader, &items[3], "flags",
+                                         ZMP_TASK_FLAGS_KNOWN);
+        task->timeout_ms = (uint32_t) s_uint (&reader, &items[4], "timeout-ms",
+                                              ZMP_PROTO_TIMEOUT_MAX);
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_dispatch (zframe_t *frame, zmp_proto_dispatch_t *dispatch,
+                           zmp_error_t *error)
+{
+    assert (dispatch);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "dispatch header", 6, error);
+    if (items) {
+        dispatch->slot =
+            (uint32_t) s_uint (&reader, &items[0], "slot", UINT32_MAX);
+        dispatch->seq = s_uint (&reader, &items[1], "seq", UINT64_MAX);
+        dispatch->attempt =
+            (uint32_t) s_uint (&reader, &items[2], "attempt", UINT32_MAX);
+        s_function (&reader, &items[3], dispatch->function);
+        dispatch->flags = (uint32_t) s_uint (&reader, &items[4], "flags",
+                                             ZMP_TASK_FLAGS_KNOWN);
+        dispatch->timeout_ms = (uint32_t) s_uint (
+            &reader, &items[5], "timeout-ms", ZMP_PROTO_TIMEOUT_MAX);
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_done (zframe_t *frame, zmp_proto_done_t *done,
+                       zmp_error_t *error)
+{
+    assert (done);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "done header", 4, error);
+    if (items) {
+        done->slot = (uint32_t) s_uint (&reader, &items[0], "slot", UINT32_MAX);
+        done->seq = s_uint (&reader, &items[1], "seq", UINT64_MAX);
+        done->status = s_status (&reader, &items[2]);
+        done->pid = s_pid (&reader, &items[3], "pid");
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_result (zframe_t *frame, zmp_proto_result_t *result,
+                         zmp_error_t *error)
+{
+    assert (result);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "result header", 3, error);
+    if (items) {
+        result->task_id = s_uint (&reader, &items[0], "task-id", UINT64_MAX);
+        result->status = s_status (&reader, &items[1]);
+        result->pid = s_pid (&reader, &items[2], "pid");
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_pool (zframe_t *frame, zmp_proto_pool_t *pool,
+                       zmp_error_t *error)
+{
+    assert (pool);
+    memset (pool, 0, sizeof *pool);
+    s_reader_t reader;
+    const msgpack_object *map = s_reader_map (&reader, frame, "POOL", error);
+    if (map) {
+        pool->pool_id = (uint32_t) s_uint (&reader, zmp_map_get (map, "pool"),
+                                           "pool", UINT32_MAX);
+        pool->processes = (uint32_t) s_uint (
+            &reader, zmp_map_get (map, "processes"), "processes", UINT32_MAX);
+        const msgpack_object *close = zmp_map_get (map, "close");
+        if (close && close->type != MSGPACK_OBJECT_BOOLEAN)
+            s_fault (&reader, "close", "a boolean");
+        else if (close)
+            pool->close = close->via.boolean;
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_abort (zframe_t *frame, uint32_t *slot, uint64_t *seq,
+                        zmp_error_t *error)
+{
+    assert (slot && seq);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "abort", 2, error);
+    if (items) {
+        *slot = (uint32_t) s_uint (&reader, &items[0], "slot", UINT32_MAX);
+        *seq = s_uint (&reader, &items[1], "seq", UINT64_MAX);
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_uint (zframe_t *frame, uint64_t *value, zmp_error_t *error)
+{
+    assert (value);
+    s_reader_t reader;
+    const msgpack_object *object =
+        s_reader_open (&reader, frame, "request id", error);
+    if (object)
+        *value = s_uint (&reader, object, "the body", UINT64_MAX);
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
+                         zmp_error_t *error)
+{
+    assert (notice);
+    zmp_error_clear (notice);
+    s_reader_t reader;
+    const msgpack_object *map = s_reader_map (&reader, frame, "notice", error);
+    if (map) {
+        notice->kind = (zmp_error_kind_t) s_uint (
+            &reader, zmp_map_get (map, "kind"), "kind", ZMP_ERR_COUNT - 1);
+        const msgpack_object *message = zmp_map_get (map, "message");
+        if (!message || message->type != MSGPACK_OBJECT_STR)
+            s_fault (&reader, "message", "a string");
+        else {
+            size_t length = message->via.str.size;
+            if (length >= sizeof notice->message)
+                length = sizeof notice->message - 1;
+            memcpy (notice->message, message->via.str.ptr, length);
+            notice->message[length] = 0;
+        }
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_cancel (zframe_t *frame, uint32_t *pool_id, zmp_error_t *error)
+{
+    assert (pool_id);
+    s_reader_t reader;
+    const msgpack_object *map = s_reader_map (&reader, frame, "CANCEL", error);
+    if (map)
+        *pool_id = (uint32_t) s_uint (&reader, zmp_map_get (map, "pool"),
+                                      "pool", UINT32_MAX);
+    return s_reader_close (&reader);
+}

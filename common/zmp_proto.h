@@ -1,0 +1,196 @@
+/*  zmp_proto - the zmpool wire protocol: message framing and codecs
+
+    Peers (clients and worker agents) talk to the broker over one ZeroMQ
+    ROUTER socket, each from a DEALER. A message is a multipart ZeroMQ
+    message. Frame 0 is a 4-byte header; every later frame is exactly one
+    msgpack value (nothing before or after it). docs/PROTOCOL.md is the full
+    story; this is the grammar:
+
+        message   = header *body
+        header    = %x5A %x50 version command    ; "ZP", 1 byte each
+        HELLO     = header hello-map              ; peer -> broker
+        WELCOME   = header welcome-map            ; broker -> peer
+        SUBMIT    = header 1*(task args)          ; client -> broker
+        DISPATCH  = header 1*(dispatch args)      ; broker -> worker
+        DONE      = header 1*(done value)         ; worker -> broker
+        RESULT    = header 1*(result value)       ; broker -> client
+        CANCEL    = header cancel-map             ; client -> broker
+        ABORT     = header 1*abort                ; broker -> worker
+        POOL      = header request-id pool-map    ; client -> broker
+        STATUS    = header request-id             ; client -> broker
+        REPLY     = header request-id reply-body  ; broker -> client
+        ERROR     = header error-map              ; broker -> peer
+        HEARTBEAT = header                        ; both ways
+        BYE       = header [bye-map]              ; both ways
+
+        task      = [task-id, pool-id, function, flags, timeout-ms]
+        dispatch  = [slot, seq, attempt, function, flags, timeout-ms]
+        done      = [slot, seq, status, pid]
+        result    = [task-id, status, pid]
+        abort     = [slot, seq]
+        args      = array of positional arguments (any value is carried;
+                    the worker rejects a non-array as bad_arguments)
+        value     = the result if status is 0, else an error map
+
+    Header arrays may carry more items than listed: decoders ignore them, so
+    that a version can grow by appending. Maps ignore unknown keys.
+
+    Protocol versions:
+        1   first version (zmpool 0.1.0)
+*/
+#ifndef ZMP_PROTO_H_INCLUDED
+#define ZMP_PROTO_H_INCLUDED
+
+#include <czmq.h>
+#include <zmpool.h>
+
+#define ZMP_PROTO_VERSION   1
+#define ZMP_PROTO_SIGNATURE "ZP"
+
+//  Limits every decoder enforces
+#define ZMP_PROTO_HOST_MAX    255   //  Bytes in a host name
+#define ZMP_PROTO_NAME_MAX    255   //  Bytes in a peer name
+#define ZMP_PROTO_SLOTS_MAX   4096  //  Slots one worker may announce
+#define ZMP_PROTO_BATCH_MAX   8192  //  Items in one SUBMIT/DISPATCH/DONE/RESULT
+#define ZMP_PROTO_TIMEOUT_MAX (7 * 24 * 3600 * 1000u)  //  A week, in ms
+#define ZMP_PROTO_MESSAGE_MAX 255  //  Bytes in an ERROR or BYE message
+
+//  Task flags. ZMP_TASK_CHUNK: args is an array of argument arrays, and
+//  the value an array of results, one per item.
+#define ZMP_TASK_CHUNK       1
+#define ZMP_TASK_FLAGS_KNOWN ZMP_TASK_CHUNK
+
+typedef enum {
+    ZMP_PROTO_HELLO = 1,
+    ZMP_PROTO_WELCOME = 2,
+    ZMP_PROTO_SUBMIT = 3,
+    ZMP_PROTO_DISPATCH = 4,
+    ZMP_PROTO_DONE = 5,
+    ZMP_PROTO_RESULT = 6,
+    ZMP_PROTO_CANCEL = 7,
+    ZMP_PROTO_ABORT = 8,
+    ZMP_PROTO_POOL = 9,
+    ZMP_PROTO_STATUS = 10,
+    ZMP_PROTO_REPLY = 11,
+    ZMP_PROTO_ERROR = 12,
+    ZMP_PROTO_HEARTBEAT = 13,
+    ZMP_PROTO_BYE = 14,
+    ZMP_PROTO_COMMAND_MAX = 14
+} zmp_proto_command_t;
+
+typedef enum {
+    ZMP_ROLE_CLIENT = 1,
+    ZMP_ROLE_WORKER = 2
+} zmp_role_t;
+
+typedef struct {
+    zmp_role_t role;
+    int64_t pid;                        //  Peer's process id
+    uint32_t slots;                     //  Worker: task slots (1..4096)
+    uint32_t cores;                     //  Worker: CPU cores, 0 if unknown
+    char host[ZMP_PROTO_HOST_MAX + 1];  //  Peer's host name
+    char name[ZMP_PROTO_NAME_MAX + 1];  //  Free-form label, may be ""
+} zmp_proto_hello_t;
+
+typedef struct {
+    uint32_t heartbeat_ms;  //  Interval at which both sides send
+    uint32_t liveness;      //  Missed heartbeats before a side is dead
+    uint32_t slots;         //  Slots in the whole cluster, right now
+} zmp_proto_welcome_t;
+
+typedef struct {
+    uint64_t task_id;     //  Client's id, unique per client
+    uint32_t pool_id;     //  Client's pool
+    uint32_t flags;       //  ZMP_TASK_*
+    uint32_t timeout_ms;  //  Run-time limit, 0: none
+    char function[ZMP_FUNCTION_NAME_MAX + 1];  //  Registered function
+} zmp_proto_task_t;
+
+typedef struct {
+    uint32_t slot;        //  Broker's window slot at this worker
+    uint64_t seq;         //  Broker's dispatch number, unique per broker
+    uint32_t attempt;     //  1 for the first run
+    uint32_t flags;       //  ZMP_TASK_*
+    uint32_t timeout_ms;  //  Run-time limit, 0: none
+    char function[ZMP_FUNCTION_NAME_MAX + 1];
+} zmp_proto_dispatch_t;
+
+typedef struct {
+    uint32_t slot;    //  As dispatched
+    uint64_t seq;     //  As dispatched
+    uint32_t status;  //  0, or the zmp_error_kind_t of the failure
+    int64_t pid;      //  Process that ran it, 0 if none did
+} zmp_proto_done_t;
+
+typedef struct {
+    uint64_t task_id;  //  As submitted
+    uint32_t status;   //  0, or the zmp_error_kind_t of the failure
+    int64_t pid;       //  Process that ran it, 0 if none did
+} zmp_proto_result_t;
+
+typedef struct {
+    uint32_t pool_id;
+    uint32_t processes;  //  Cap on running tasks, 0: none
+    bool close;          //  The pool is gone
+} zmp_proto_pool_t;
+
+//  A new message holding only the header for command.
+zmsg_t *zmp_proto_new (zmp_proto_command_t command);
+
+//  Check frame 0 of msg. Returns the command, or -1 with kind protocol
+//  and the reason: no header, wrong size or signature, another protocol
+//  version (message names both), unknown command.
+int zmp_proto_command (zmsg_t *msg, zmp_error_t *error);
+
+//  Name of a command ("SUBMIT"), for logs.
+const char *zmp_proto_command_name (int command);
+
+//  True if name is a valid function name: 1 to ZMP_FUNCTION_NAME_MAX bytes
+//  of [A-Za-z0-9_.:-].
+bool zmp_proto_valid_name (const char *name, size_t length);
+
+//  Encoders: each returns a new frame holding one msgpack value.
+zframe_t *zmp_proto_encode_hello (const zmp_proto_hello_t *hello);
+zframe_t *zmp_proto_encode_welcome (const zmp_proto_welcome_t *welcome);
+zframe_t *zmp_proto_encode_task (const zmp_proto_task_t *task);
+zframe_t *zmp_proto_encode_dispatch (const zmp_proto_dispatch_t *dispatch);
+zframe_t *zmp_proto_encode_done (const zmp_proto_done_t *done);
+zframe_t *zmp_proto_encode_result (const zmp_proto_result_t *result);
+zframe_t *zmp_proto_encode_pool (const zmp_proto_pool_t *pool);
+zframe_t *zmp_proto_encode_abort (uint32_t slot, uint64_t seq);
+zframe_t *zmp_proto_encode_uint (uint64_t value);
+//  An ERROR or BYE body: {"kind": n, "message": str}; kind 0 for BYE.
+zframe_t *zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message);
+//  A CANCEL body for a whole pool: {"pool": id}.
+zframe_t *zmp_proto_encode_cancel_pool (uint32_t pool_id);
+//  An error value frame (the wire error map).
+zframe_t *zmp_proto_encode_error (const zmp_error_t *error);
+
+//  Decoders: each reads one frame (borrowed) and fills the struct. Returns
+//  0, or -1 with kind protocol and a reason naming the message and field.
+int zmp_proto_decode_hello (zframe_t *frame, zmp_proto_hello_t *hello,
+                            zmp_error_t *error);
+int zmp_proto_decode_welcome (zframe_t *frame, zmp_proto_welcome_t *welcome,
+                              zmp_error_t *error);
+int zmp_proto_decode_task (zframe_t *frame, zmp_proto_task_t *task,
+                           zmp_error_t *error);
+int zmp_proto_decode_dispatch (zframe_t *frame, zmp_proto_dispatch_t *dispatch,
+                               zmp_error_t *error);
+int zmp_proto_decode_done (zframe_t *frame, zmp_proto_done_t *done,
+                           zmp_error_t *error);
+int zmp_proto_decode_result (zframe_t *frame, zmp_proto_result_t *result,
+                             zmp_error_t *error);
+int zmp_proto_decode_pool (zframe_t *frame, zmp_proto_pool_t *pool,
+                           zmp_error_t *error);
+int zmp_proto_decode_abort (zframe_t *frame, uint32_t *slot, uint64_t *seq,
+                            zmp_error_t *error);
+int zmp_proto_decode_uint (zframe_t *frame, uint64_t *value,
+                           zmp_error_t *error);
+//  An ERROR or BYE body into error (kind from the body; message copied).
+int zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
+                             zmp_error_t *error);
+//  A CANCEL body: sets *pool_id.
+int zmp_proto_decode_cancel (zframe_t *frame, uint32_t *pool_id,
+                             zmp_error_t *error);
+
+#endif

@@ -1,0 +1,48 @@
+/*  zmp_agent - the worker agent: one per host, between the broker and the
+    task processes
+
+    The agent registers with the broker (HELLO with its slots), takes the
+    tasks the broker dispatches, hands each to an idle child process, and
+    sends results back (DONE), several per message when they come together.
+    A child that dies fails only the task it was running, with an error
+    that names the signal, and is replaced at once. Heartbeats come from the
+    agent's own loop, never from a child running user code.
+
+    Lifecycle: zmp_agent_new () forks the spawner and the children, before
+    the process has any ZeroMQ context; zmp_agent_run () then opens the
+    socket and serves until SIGINT/SIGTERM (zsys_interrupted).
+*/
+#ifndef ZMP_AGENT_H_INCLUDED
+#define ZMP_AGENT_H_INCLUDED
+
+#include <zmpool.h>
+
+typedef struct zmp_agent zmp_agent_t;
+
+typedef struct {
+    const char *endpoint;  //  Broker to connect to
+    int processes;         //  Task processes (slots), 1..4096
+    int heartbeat_ms;      //  Until the broker's WELCOME says otherwise
+    int liveness;          //  Missed heartbeats before the broker is lost
+    const char *name;      //  Label shown by `zmpool status`, may be NULL
+    int ready_fd;          //  -1, or written "ready\n" and closed once the
+                           //  broker first welcomes this agent
+} zmp_agent_config_t;
+
+//  Fork the spawner and config->processes children, waiting up to 10 s for
+//  them to start. Must run before this process has a ZeroMQ context (do not
+//  call zsys_* first). registry is borrowed and must outlive the agent.
+//  Returns NULL with kind system if the processes cannot be started.
+zmp_agent_t *zmp_agent_new (const zmp_agent_config_t *config,
+                            zmp_registry_t *registry, zmp_error_t *error);
+
+//  Stop the children and the spawner and free the agent. Does nothing if
+//  *self_p is NULL; sets it to NULL.
+void zmp_agent_destroy (zmp_agent_t **self_p);
+
+//  Connect to the broker and serve until interrupted. Returns 0 after a
+//  clean stop (BYE sent), -1 with the reason logged if the agent cannot go
+//  on (its spawner died).
+int zmp_agent_run (zmp_agent_t *self);
+
+#endif

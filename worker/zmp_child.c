@@ -1,0 +1,178 @@
+/*  zmp_child - the loop a task process runs
+
+    Blocking reads and writes are right here: a child does one thing at a
+    time, and the agent never waits on it. Every request is checked before
+    it is believed (sizes, names) even though the agent is our own code: a
+    task may have scribbled on the socket's file descriptor.
+*/
+#include "zmp_child.h"
+
+#include "zmp_error.h"
+#include "zmp_proto.h"
+#include "zmp_registry.h"
+#include "zmp_value.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+//  Read exactly size bytes; returns 0, or -1 on end of file or error.
+static int
+s_read_all (int fd, void *data, size_t size)
+{
+    char *cursor = (char *) data;
+    while (size > 0) {
+        ssize_t rc = read (fd, cursor, size);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return -1;
+        cursor += rc;
+        size -= (size_t) rc;
+    }
+    return 0;
+}
+
+//  Write the header and payload; returns 0 or -1.
+static int
+s_write_response (int fd, const zmp_child_response_t *response,
+                  const void *payload)
+{
+    struct iovec iov[2] = { { (void *) response, sizeof *response },
+                            { (void *) payload, response->size } };
+    int count = response->size ? 2 : 1;
+    size_t left = sizeof *response + response->size;
+    struct iovec *cursor = iov;
+    while (left > 0) {
+        ssize_t rc = writev (fd, cursor, count);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return -1;
+        left -= (size_t) rc;
+        while (count > 0 && (size_t) rc >= cursor->iov_len) {
+            rc -= (ssize_t) cursor->iov_len;
+            cursor++;
+            count--;
+        }
+        if (count > 0) {
+            cursor->iov_base = (char *) cursor->iov_base + rc;
+            cursor->iov_len -= (size_t) rc;
+        }
+    }
+    return 0;
+}
+
+//  Run one request; fill buffer with the payload, return the status.
+static uint32_t
+s_run (zmp_child_context_t *context, uint32_t slot,
+       const zmp_child_request_t *request, const char *body,
+       msgpack_sbuffer *buffer, const char *host)
+{
+    zmp_error_t error;
+    zmp_error_clear (&error);
+    char function[ZMP_FUNCTION_NAME_MAX + 1];
+    if (!zmp_proto_valid_name (body, request->function_len))
+        zmp_error_set (&error, ZMP_ERR_PROTOCOL, "bad function name");
+    else {
+        memcpy (function, body, request->function_len);
+        function[request->function_len] = 0;
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        zmp_error_t cause;
+        if (zmp_value_unpack (&unpacked, body + request->function_len,
+                              request->size - request->function_len, &cause))
+            zmp_error_set (&error, ZMP_ERR_BAD_ARGUMENTS,
+                           "arguments are not one msgpack value: %s",
+                           cause.message);
+        else {
+            zmp_task_t task;
+            zmp_task_init (&task, function);
+            task.attempt = request->attempt;
+            task.slot = (int) slot;
+            task.agent_pid = context->agent_pid;
+            zmp_registry_call (context->registry, &task, &unpacked.data,
+                               request->flags, buffer, &error);
+        }
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    if (error.kind == ZMP_ERR_NONE)
+        return 0;
+    snprintf (error.host, sizeof error.host, "%s", host);
+    error.pid = getpid ();
+    buffer->size = 0;
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
+    zmp_error_pack (&error, &packer);
+    return (uint32_t) error.kind;
+}
+
+//  --------------------------------------------------------------------------
+//  The child's main loop.
+
+int
+zmp_child_main (int fd, uint32_t slot, void *arg)
+{
+    zmp_child_context_t *context = (zmp_child_context_t *) arg;
+    assert (context && context->registry);
+    char host[ZMP_ERROR_HOST_MAX];
+    if (gethostname (host, sizeof host))
+        snprintf (host, sizeof host, "unknown");
+    host[sizeof host - 1] = 0;
+
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    char *body = NULL;
+    size_t body_limit = 0;
+    int code = 0;
+    while (true) {
+        zmp_child_request_t request;
+        if (s_read_all (fd, &request, sizeof request))
+            break;  //  The agent closed our socket: we are done
+        if (request.size > ZMP_CHILD_PAYLOAD_MAX
+            || request.function_len > request.size) {
+            code = 2;  //  Garbage on the socket; the agent replaces us
+            break;
+        }
+        if (request.size > body_limit) {
+            free (body);
+            body_limit = request.size;
+            body = (char *) malloc (body_limit);
+            if (!body) {
+                code = 3;
+                break;
+            }
+        }
+        if (s_read_all (fd, body, request.size)) {
+            code = 2;
+            break;
+        }
+        buffer.size = 0;
+        zmp_child_response_t response;
+        response.status = s_run (context, slot, &request, body, &buffer, host);
+        response.seq = request.seq;
+        response.size = (uint32_t) buffer.size;
+        if (buffer.size > ZMP_CHILD_PAYLOAD_MAX) {
+            zmp_error_t error;
+            zmp_error_set (&error, ZMP_ERR_LIMIT,
+                           "result of %zu bytes is over the limit of %u",
+                           buffer.size, ZMP_CHILD_PAYLOAD_MAX);
+            buffer.size = 0;
+            msgpack_packer packer;
+            msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+            zmp_error_pack (&error, &packer);
+            response.status = ZMP_ERR_LIMIT;
+            response.size = (uint32_t) buffer.size;
+        }
+        fflush (stdout);
+        fflush (stderr);
+        if (s_write_response (fd, &response, buffer.data))
+            break;
+    }
+    free (body);
+    msgpack_sbuffer_destroy (&buffer);
+    close (fd);
+    return code;
+}
