@@ -3,7 +3,8 @@
     zmp_error_t itself is public (zmpool.h). On the wire an error is the
     status field of a result header (the kind's number) plus an error map
     in the value frame: {"message": str, "host": str, "pid": int,
-    "signal": int, "code": int, "index": int}; only "message" is required.
+    "signal": int, "code": int, "index": int}; senders always put "message"; a
+    receiver copes without it.
 */
 #ifndef ZMP_ERROR_H_INCLUDED
 #define ZMP_ERROR_H_INCLUDED

@@ -1,9 +1,10 @@
 /*  zmp_json - between msgpack values and JSON text
 
-    jansson prints every float with one precision per dump. To print each
-    with the fewest digits that read back exactly, the dump uses the
-    largest precision any float in the tree needs: more digits than a float
-    needs still read back the same value, and %g drops trailing zeros.
+    jansson prints every float of a dump with one precision. The dump uses
+    the largest precision any float in the tree needs to read back exactly:
+    a lone float, or floats that need the same digits, print as short as
+    they can (0.1, 2.25); beside a float that needs 17 digits, 0.1 prints
+    as 0.10000000000000001, which still reads back as 0.1.
 */
 #include "zmp_json.h"
 
@@ -16,6 +17,8 @@
 static json_t *
 s_base64 (const char *data, size_t size)
 {
+    if (size == 0)
+        return json_string ("");  //  zarmour refuses empty input
     zarmour_t *armour = zarmour_new ();
     zarmour_set_mode (armour, ZARMOUR_MODE_BASE64_STD);
     zarmour_set_line_breaks (armour, false);
@@ -29,6 +32,8 @@ s_base64 (const char *data, size_t size)
 static json_t *
 s_string (const char *data, size_t size)
 {
+    if (size == 0)
+        return json_string ("");  //  A msgpack "" may have no pointer
     json_t *json = json_stringn (data, size);
     if (!json)  //  Not valid UTF-8: keep the bytes visible, as base64
         json = s_base64 (data, size);

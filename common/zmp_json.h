@@ -5,8 +5,10 @@
     object whose keys are strings, or the JSON text of a non-string key
     (the map {1: "a"} prints as {"1": "a"}); bin becomes a base64 string;
     ext becomes {"ext_type": n, "data": base64}; NaN and infinities become
-    null; unsigned integers above 2^63-1 become floats. Floats print with
-    the fewest digits that read back exactly.
+    null; unsigned integers above 2^63-1 become floats. Every float reads
+    back exactly. jansson prints all floats of one dump with the same
+    number of digits, so a float alone prints as short as it can (0.1),
+    while beside one that needs 17 digits it gets 17 too.
 */
 #ifndef ZMP_JSON_H_INCLUDED
 #define ZMP_JSON_H_INCLUDED
@@ -21,7 +23,7 @@ json_t *zmp_json_from_msgpack (const msgpack_object *object);
 char *zmp_json_text (const msgpack_object *object);
 
 //  json (a tree) as one line of compact JSON text; the caller frees it.
-//  Floats print with the fewest digits that read back exactly.
+//  Floats read back exactly (see above for how many digits they get).
 char *zmp_json_dump (const json_t *json);
 
 //  Pack json as msgpack. Objects become maps with string keys.

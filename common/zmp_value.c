@@ -2,6 +2,14 @@
 
     zmp_value_t keeps the frame whose bytes the object's strings point
     into; values decoded from plain memory get a frame holding a copy.
+
+    msgpack-c allocates room for an array's or map's items as soon as it
+    reads the header, before it reads any item; it has no way to validate
+    bytes without allocating. So zmp_value_check walks the bytes first,
+    reading only headers and lengths. When the walk ends exactly at the
+    last byte, every declared item really is there: the items of all the
+    containers together number fewer than the bytes, and what msgpack-c
+    then allocates is bounded by the frame's size.
 */
 #include "zmp_value.h"
 
@@ -11,6 +19,190 @@ struct zmp_value {
     zframe_t *frame;            //  Owned; the object's strings point into it
     msgpack_unpacked unpacked;  //  Owned; the object and its zone
 };
+
+//  Big-endian unsigned integer of width bytes at data.
+static uint64_t
+s_be (const unsigned char *data, size_t width)
+{
+    uint64_t value = 0;
+    for (size_t index = 0; index < width; index++)
+        value = (value << 8) | data[index];
+    return value;
+}
+
+//  Size of the header of the value starting with byte, and where its length
+//  or count lives: *width bytes after the first, *fixed bytes of payload
+//  besides. Returns false for the one byte msgpack never uses (0xc1).
+static bool
+s_header (unsigned char byte, size_t *width, uint64_t *fixed)
+{
+    *width = 0;
+    *fixed = 0;
+    if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2
+        || byte == 0xc3 || (byte >= 0x80 && byte <= 0x9f))
+        return true;  //  Fixints, nil, booleans; fix containers counted apart
+    if (byte >= 0xa0 && byte <= 0xbf) {
+        *fixed = byte & 0x1f;  //  fixstr
+        return true;
+    }
+    switch (byte) {
+        case 0xc4:  //  bin 8, 16, 32
+        case 0xd9:  //  str 8, 16, 32
+            *width = 1;
+            return true;
+        case 0xc5:
+        case 0xda:
+            *width = 2;
+            return true;
+        case 0xc6:
+        case 0xdb:
+            *width = 4;
+            return true;
+        case 0xc7:  //  ext 8, 16, 32: length, then a type byte
+            *width = 1;
+            *fixed = 1;
+            return true;
+        case 0xc8:
+            *width = 2;
+            *fixed = 1;
+            return true;
+        case 0xc9:
+            *width = 4;
+            *fixed = 1;
+            return true;
+        case 0xca:  //  float 32, 64
+            *fixed = 4;
+            return true;
+        case 0xcb:
+            *fixed = 8;
+            return true;
+        case 0xcc:  //  uint 8, 16, 32, 64 and int likewise
+        case 0xd0:
+            *fixed = 1;
+            return true;
+        case 0xcd:
+        case 0xd1:
+            *fixed = 2;
+            return true;
+        case 0xce:
+        case 0xd2:
+            *fixed = 4;
+            return true;
+        case 0xcf:
+        case 0xd3:
+            *fixed = 8;
+            return true;
+        case 0xd4:  //  fixext 1, 2, 4, 8, 16: a type byte and the data
+            *fixed = 2;
+            return true;
+        case 0xd5:
+            *fixed = 3;
+            return true;
+        case 0xd6:
+            *fixed = 5;
+            return true;
+        case 0xd7:
+            *fixed = 9;
+            return true;
+        case 0xd8:
+            *fixed = 17;
+            return true;
+        case 0xdc:  //  array 16, 32; map 16, 32: the count follows
+        case 0xde:
+            *width = 2;
+            return true;
+        case 0xdd:
+        case 0xdf:
+            *width = 4;
+            return true;
+        default:
+            return false;  //  0xc1
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Check that data holds exactly one well-formed value.
+
+int
+zmp_value_check (const void *data, size_t size, zmp_error_t *error)
+{
+    const unsigned char *bytes = (const unsigned char *) data;
+    //  pending[d]: items still to read at depth d (0: the top value)
+    uint64_t pending[ZMP_VALUE_DEPTH_MAX + 1];
+    size_t depth = 0;
+    pending[0] = 1;
+    size_t offset = 0;
+    while (true) {
+        while (depth > 0 && pending[depth] == 0)
+            depth--;
+        if (pending[depth] == 0)
+            break;  //  The top value is complete
+        pending[depth]--;
+        if (offset >= size) {
+            zmp_error_set (error, ZMP_ERR_PROTOCOL, "truncated msgpack value");
+            return -1;
+        }
+        unsigned char byte = bytes[offset++];
+        size_t width;
+        uint64_t fixed;
+        if (!s_header (byte, &width, &fixed)) {
+            zmp_error_set (error, ZMP_ERR_PROTOCOL,
+                           "malformed msgpack value (byte 0x%02x at %zu)", byte,
+                           offset - 1);
+            return -1;
+        }
+        if (width > size - offset) {
+            zmp_error_set (error, ZMP_ERR_PROTOCOL, "truncated msgpack value");
+            return -1;
+        }
+        uint64_t length = s_be (bytes + offset, width);
+        offset += width;
+        bool array =
+            (byte >= 0x90 && byte <= 0x9f) || byte == 0xdc || byte == 0xdd;
+        bool map =
+            (byte >= 0x80 && byte <= 0x8f) || byte == 0xde || byte == 0xdf;
+        if (array || map) {
+            uint64_t count = byte <= 0x9f ? (uint64_t) (byte & 0x0f) : length;
+            if (map)
+                count *= 2;
+            //  Each item takes a byte at least: more items than bytes left
+            //  is a lie about the size, refused before anyone allocates
+            if (count > size - offset) {
+                zmp_error_set (error, ZMP_ERR_PROTOCOL,
+                               "truncated or too large msgpack value: a %s "
+                               "of %llu items in %zu bytes",
+                               map ? "map" : "array",
+                               (unsigned long long) (map ? count / 2 : count),
+                               size - offset);
+                return -1;
+            }
+            //  As msgpack-c counts: any container, even empty, opened
+            //  inside ZMP_VALUE_DEPTH_MAX open ones is one too deep
+            if (depth == ZMP_VALUE_DEPTH_MAX) {
+                zmp_error_set (error, ZMP_ERR_PROTOCOL,
+                               "msgpack value nests deeper than %d",
+                               ZMP_VALUE_DEPTH_MAX);
+                return -1;
+            }
+            if (count > 0)
+                pending[++depth] = count;
+            continue;
+        }
+        uint64_t payload = length + fixed;
+        if (payload > size - offset) {
+            zmp_error_set (error, ZMP_ERR_PROTOCOL, "truncated msgpack value");
+            return -1;
+        }
+        offset += (size_t) payload;
+    }
+    if (offset != size) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL,
+                       "trailing bytes: %zu after the msgpack value",
+                       size - offset);
+        return -1;
+    }
+    return 0;
+}
 
 //  --------------------------------------------------------------------------
 //  Decode exactly one value from data.
@@ -25,6 +217,8 @@ zmp_value_unpack (msgpack_unpacked *unpacked, const void *data, size_t size,
                        "empty frame, expected a msgpack value");
         return -1;
     }
+    if (zmp_value_check (data, size, error))
+        return -1;
     size_t offset = 0;
     msgpack_unpack_return rc =
         msgpack_unpack_next (unpacked, (const char *) data, size, &offset);

@@ -21,6 +21,17 @@ zmp_value_t *zmp_value_decode_frame (zframe_t **frame_p, zmp_error_t *error);
 zmp_value_t *zmp_value_decode (const void *data, size_t size,
                                zmp_error_t *error);
 
+//  Deepest nesting of arrays and maps any decoder accepts (msgpack-c's own
+//  limit)
+#define ZMP_VALUE_DEPTH_MAX 32
+
+//  Check, without allocating, that data holds exactly one well-formed
+//  msgpack value nesting at most ZMP_VALUE_DEPTH_MAX deep. Returns 0, or -1
+//  with kind protocol and the reason. Every decode here runs it first: it
+//  keeps a frame that declares four billion items from making msgpack-c
+//  allocate for them.
+int zmp_value_check (const void *data, size_t size, zmp_error_t *error);
+
 //  Decode exactly one msgpack value from data into unpacked (initialised by
 //  the caller, destroyed by the caller). Strings in the result point into
 //  data. Returns 0, or -1 with kind protocol and what is wrong: "empty",
