@@ -7,8 +7,8 @@
     Ownership: the broker owns peers (by routing key); a client peer owns
     its pools; a pool owns its queued tasks; a worker peer's window owns
     the tasks dispatched to it. A task keeps borrowed pointers to its
-    client and pool, set to NULL when either goes (the task then runs to
-    its end and its result is dropped).
+    client and pool, set to NULL when either goes; the broker then sends
+    the worker an ABORT for it, and drops its result if one still comes.
 
     Used by the broker thread only.
 */
@@ -30,12 +30,11 @@ typedef struct {
     uint32_t flags;         //  ZMP_TASK_*
     uint32_t timeout_ms;    //  Run-time limit, 0: none
     char function[ZMP_FUNCTION_NAME_MAX + 1];
-    zframe_t *args;         //  Owned: the argument frame
+    zframe_t *args;         //  Owned until dispatched, then sent on
     broker_peer_t *worker;  //  Borrowed: where it runs, or NULL
     uint32_t slot;          //  Window slot at that worker
     uint64_t seq;           //  Dispatch number, unique per broker
-    uint32_t attempt;       //  Dispatches so far
-    int64_t dispatched_at;  //  zclock_mono () ms
+    uint32_t attempt;       //  Dispatches so far (1: no retries yet)
 } broker_task_t;
 
 struct broker_pool {
@@ -80,7 +79,7 @@ struct broker_peer {
 //  Counters of the whole broker since start
 typedef struct {
     uint64_t submitted;   //  Tasks accepted
-    uint64_t dispatched;  //  Dispatches (a retry counts again)
+    uint64_t dispatched;  //  Dispatches
     uint64_t completed;   //  Results delivered or dropped
     uint64_t failed;      //  Of those, failures
     uint64_t stale;       //  Results for tasks no longer there
@@ -126,7 +125,10 @@ void broker_peer_queue (broker_sched_t *sched, broker_peer_t *peer,
 //  The pool pool_id of client, made (uncapped) if it does not exist
 broker_pool_t *broker_pool_get (broker_sched_t *sched, broker_peer_t *client,
                                 uint32_t pool_id);
-//  Set a pool's cap, close it, or cancel all its tasks
+//  The pool pool_id of client, or NULL
+broker_pool_t *broker_pool_find (broker_sched_t *sched, broker_peer_t *client,
+                                 uint32_t pool_id);
+//  Close a pool (freed once idle), or cancel all its tasks
 void broker_pool_close (broker_sched_t *sched, broker_pool_t *pool);
 void broker_pool_cancel (broker_sched_t *sched, broker_pool_t *pool);
 
@@ -143,7 +145,7 @@ broker_task_t *broker_window_take (broker_sched_t *sched, broker_peer_t *worker,
                                    uint32_t slot, uint64_t seq);
 
 //  Dispatch queued tasks to workers with room, fairly across clients
-void broker_sched_dispatch (broker_sched_t *sched, int64_t now);
+void broker_sched_dispatch (broker_sched_t *sched);
 
 //  Status map, as STATUS replies carry it
 zframe_t *broker_sched_status (broker_sched_t *sched, int64_t now,

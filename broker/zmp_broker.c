@@ -50,6 +50,17 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         self->config.liveness = ZMP_BROKER_LIVENESS;
     if (self->config.prefetch < 0)
         self->config.prefetch = ZMP_BROKER_PREFETCH;
+    if (self->config.heartbeat_ms < ZMP_PROTO_HEARTBEAT_MIN
+        || self->config.heartbeat_ms > ZMP_PROTO_HEARTBEAT_MAX
+        || self->config.liveness < ZMP_PROTO_LIVENESS_MIN
+        || self->config.liveness > ZMP_PROTO_LIVENESS_MAX) {
+        zmp_error_set (error, ZMP_ERR_USAGE,
+                       "heartbeat must be %d to %d ms and liveness %d to %d",
+                       ZMP_PROTO_HEARTBEAT_MIN, ZMP_PROTO_HEARTBEAT_MAX,
+                       ZMP_PROTO_LIVENESS_MIN, ZMP_PROTO_LIVENESS_MAX);
+        free (self);
+        return NULL;
+    }
     broker_sched_init (&self->sched, (uint32_t) self->config.prefetch);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
@@ -137,7 +148,12 @@ static void
 s_send_now (zmp_broker_t *self, broker_peer_t *peer, zmsg_t **msg_p)
 {
     if (zlistx_size (peer->backlog) || peer->outgoing) {
-        //  Keep order: it goes behind what is already waiting
+        //  Keep order: it goes behind what is already waiting, the batch
+        //  gathered this turn included
+        if (peer->outgoing) {
+            zlistx_add_end (peer->backlog, peer->outgoing);
+            peer->outgoing = NULL;
+        }
         zlistx_add_end (peer->backlog, *msg_p);
         *msg_p = NULL;
         if (!peer->dirty_handle)
@@ -162,16 +178,18 @@ s_send_stranger (zmp_broker_t *self, zframe_t *routing_id, zmsg_t **msg_p)
         zmsg_destroy (msg_p);
 }
 
+//  Refuse a message with an ERROR. unknown_peer: the sender is not (or no
+//  longer) registered and must say HELLO again.
 static void
 s_reject (zmp_broker_t *self, zframe_t *routing_id, broker_peer_t *peer,
-          zmp_error_kind_t kind, const char *reason)
+          zmp_error_kind_t kind, const char *reason, bool unknown_peer)
 {
     self->sched.counters.rejected++;
     char key[2 * 256 + 1];
     broker_routing_key (routing_id, key);
     zmp_warning ("broker: peer %s: %s", key, reason);
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_ERROR);
-    zframe_t *body = zmp_proto_encode_notice (kind, reason);
+    zframe_t *body = zmp_proto_encode_notice (kind, reason, unknown_peer);
     zmsg_append (msg, &body);
     if (peer)
         s_send_now (self, peer, &msg);
@@ -226,7 +244,8 @@ s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
     zmp_proto_hello_t hello;
     zmp_error_t error;
     if (zmp_proto_decode_hello (zmsg_next (msg), &hello, &error)) {
-        s_reject (self, *routing_id_p, peer, ZMP_ERR_PROTOCOL, error.message);
+        s_reject (self, *routing_id_p, peer, ZMP_ERR_PROTOCOL, error.message,
+                  false);
         return;
     }
     if (peer) {
@@ -277,7 +296,8 @@ s_refuse_task (zmp_broker_t *self, broker_peer_t *client, zframe_t *header,
                            &result_header, &value);
     } else {
         zmsg_t *msg = zmp_proto_new (ZMP_PROTO_ERROR);
-        zframe_t *body = zmp_proto_encode_notice (cause->kind, cause->message);
+        zframe_t *body =
+            zmp_proto_encode_notice (cause->kind, cause->message, false);
         zmsg_append (msg, &body);
         s_send_now (self, client, &msg);
     }
@@ -286,10 +306,10 @@ s_refuse_task (zmp_broker_t *self, broker_peer_t *client, zframe_t *header,
 static void
 s_on_submit (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
 {
-    size_t items = (zmsg_size (msg) - 1) / 2;
-    if (items > ZMP_PROTO_BATCH_MAX || zmsg_size (msg) % 2 == 0) {
+    zmp_error_t error;
+    if (zmp_proto_pairs (msg, &error) < 0) {
         s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
-                  "SUBMIT must carry 1 to 8192 (task, args) pairs");
+                  error.message, false);
         return;
     }
     zframe_t *header = zmsg_pop (msg);
@@ -300,7 +320,6 @@ s_on_submit (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
         broker_task_t *task =
             (broker_task_t *) zmalloc (sizeof (broker_task_t));
         zmp_proto_task_t decoded;
-        zmp_error_t error;
         if (zmp_proto_decode_task (header, &decoded, &error)) {
             s_refuse_task (self, client, header, &error);
             zframe_destroy (&args);
@@ -333,13 +352,18 @@ s_on_submit (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
 static void
 s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
 {
+    zmp_error_t error;
+    if (zmp_proto_pairs (msg, &error) < 0) {
+        s_reject (self, worker->routing_id, worker, ZMP_ERR_PROTOCOL,
+                  error.message, false);
+        return;
+    }
     zframe_t *header = zmsg_pop (msg);
     zframe_destroy (&header);  //  The protocol header
     header = zmsg_pop (msg);
     while (header) {
         zframe_t *value = zmsg_pop (msg);
         zmp_proto_done_t done;
-        zmp_error_t error;
         if (!value || zmp_proto_decode_done (header, &done, &error)) {
             self->sched.counters.rejected++;
             zmp_warning ("broker: worker %s: dropped a bad DONE item: %s",
@@ -385,14 +409,15 @@ s_on_pool (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
     if (zmp_proto_decode_uint (id_frame, &request_id, &error)
         || zmp_proto_decode_pool (zmsg_next (msg), &request, &error)) {
         s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
-                  error.message);
+                  error.message, false);
         return;
     }
     broker_pool_t *pool =
         broker_pool_get (&self->sched, client, request.pool_id);
-    pool->processes = request.processes;
     if (request.close)
-        broker_pool_close (&self->sched, pool);
+        broker_pool_close (&self->sched, pool);  //  Its cap stays as it was
+    else
+        pool->processes = request.processes;
     zmp_proto_welcome_t state = { (uint32_t) self->config.heartbeat_ms,
                                   (uint32_t) self->config.liveness,
                                   self->sched.slots };
@@ -407,11 +432,12 @@ s_on_cancel (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
     zmp_error_t error;
     if (zmp_proto_decode_cancel (zmsg_next (msg), &pool_id, &error)) {
         s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
-                  error.message);
+                  error.message, false);
         return;
     }
-    broker_pool_t *pool = broker_pool_get (&self->sched, client, pool_id);
-    broker_pool_cancel (&self->sched, pool);
+    broker_pool_t *pool = broker_pool_find (&self->sched, client, pool_id);
+    if (pool)
+        broker_pool_cancel (&self->sched, pool);
 }
 
 static void
@@ -422,7 +448,7 @@ s_on_status (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg,
     zmp_error_t error;
     if (zmp_proto_decode_uint (zmsg_next (msg), &request_id, &error)) {
         s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
-                  error.message);
+                  error.message, false);
         return;
     }
     zframe_t *body = broker_sched_status (&self->sched, now, self->started_at,
@@ -439,40 +465,50 @@ s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
     char key[2 * 256 + 1];
     broker_routing_key (routing_id, key);
     broker_peer_t *peer = broker_peer_lookup (&self->sched, key);
+    if (peer && peer->gone) {
+        //  It left this turn (BYE, expiry): free it now, so that whatever
+        //  it sends next finds no half-gone record
+        broker_sched_reap (&self->sched);
+        peer = NULL;
+    }
     zmp_error_t error;
     int command = zmp_proto_command (msg, &error);
     if (command < 0) {
-        s_reject (self, routing_id, peer, ZMP_ERR_PROTOCOL, error.message);
+        s_reject (self, routing_id, peer, ZMP_ERR_PROTOCOL, error.message,
+                  false);
         zframe_destroy (&routing_id);
         return;
     }
-    if (peer)
-        peer->seen_at = now;
-    bool worker = peer && peer->hello.role == ZMP_ROLE_WORKER;
-    bool client = peer && peer->hello.role == ZMP_ROLE_CLIENT;
     zmsg_first (msg);
+    if (command == ZMP_PROTO_HELLO) {
+        s_on_hello (self, &routing_id, key, peer, msg, now);
+        zframe_destroy (&routing_id);
+        return;
+    }
+    if (!peer) {
+        //  Not registered (or forgotten, after a restart): say so, except
+        //  to a goodbye
+        if (command != ZMP_PROTO_BYE)
+            s_reject (self, routing_id, NULL, ZMP_ERR_PROTOCOL,
+                      "unknown peer: send HELLO first", true);
+        zframe_destroy (&routing_id);
+        return;
+    }
+    peer->seen_at = now;
+    bool worker = peer->hello.role == ZMP_ROLE_WORKER;
     switch (command) {
-        case ZMP_PROTO_HELLO:
-            s_on_hello (self, &routing_id, key, peer, msg, now);
-            break;
         case ZMP_PROTO_HEARTBEAT:
-            if (!peer)
-                s_reject (self, routing_id, NULL, ZMP_ERR_PROTOCOL,
-                          "unknown peer: send HELLO first");
             break;
         case ZMP_PROTO_BYE:
-            if (peer)
-                broker_peer_remove (&self->sched, peer, "said goodbye");
+            broker_peer_remove (&self->sched, peer, "said goodbye");
             break;
         case ZMP_PROTO_SUBMIT:
         case ZMP_PROTO_POOL:
         case ZMP_PROTO_CANCEL:
         case ZMP_PROTO_STATUS:
-            if (!client)
-                s_reject (self, routing_id, peer,
-                          peer ? ZMP_ERR_NOT_AUTHORIZED : ZMP_ERR_PROTOCOL,
-                          peer ? "only clients may send that"
-                               : "unknown peer: send HELLO first");
+            if (worker)
+                s_reject (self, routing_id, peer, ZMP_ERR_NOT_AUTHORIZED,
+                          "only clients may send that", false);
             else if (command == ZMP_PROTO_SUBMIT)
                 s_on_submit (self, peer, msg);
             else if (command == ZMP_PROTO_POOL)
@@ -484,10 +520,8 @@ s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
             break;
         case ZMP_PROTO_DONE:
             if (!worker)
-                s_reject (self, routing_id, peer,
-                          peer ? ZMP_ERR_NOT_AUTHORIZED : ZMP_ERR_PROTOCOL,
-                          peer ? "only workers may send that"
-                               : "unknown peer: send HELLO first");
+                s_reject (self, routing_id, peer, ZMP_ERR_NOT_AUTHORIZED,
+                          "only workers may send that", false);
             else
                 s_on_done (self, peer, msg);
             break;
@@ -495,7 +529,7 @@ s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
             char reason[64];
             snprintf (reason, sizeof reason, "%s is not for the broker",
                       zmp_proto_command_name (command));
-            s_reject (self, routing_id, peer, ZMP_ERR_PROTOCOL, reason);
+            s_reject (self, routing_id, peer, ZMP_ERR_PROTOCOL, reason, false);
         }
     }
     zframe_destroy (&routing_id);
@@ -533,8 +567,8 @@ s_goodbye (zmp_broker_t *self)
         if (peer->gone)
             continue;
         zmsg_t *msg = zmp_proto_new (ZMP_PROTO_BYE);
-        zframe_t *body =
-            zmp_proto_encode_notice (ZMP_ERR_NONE, "the broker is stopping");
+        zframe_t *body = zmp_proto_encode_notice (
+            ZMP_ERR_NONE, "the broker is stopping", false);
         zmsg_append (msg, &body);
         s_send_now (self, peer, &msg);
     }
@@ -588,7 +622,7 @@ zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
                 self->stopping = true;
             zstr_free (&command);
         }
-        broker_sched_dispatch (&self->sched, now);
+        broker_sched_dispatch (&self->sched);
         s_flush (self);
         broker_sched_reap (&self->sched);
         if (now >= self->next_tick_at) {

@@ -299,11 +299,14 @@ broker_peer_queue (broker_sched_t *sched, broker_peer_t *peer,
         return;
     }
     if (peer->outgoing) {
-        //  One outgoing message per peer and command; a different command
-        //  (rare: an ABORT among DISPATCHes) goes to the backlog first
+        //  One outgoing message per peer and command: a different command
+        //  (rare: an ABORT among DISPATCHes) or a full batch goes to the
+        //  backlog first, in order
         zframe_t *header = zmsg_first (peer->outgoing);
+        size_t per_item = second_p ? 2 : 1;
+        size_t items = (zmsg_size (peer->outgoing) - 1) / per_item;
         if (zframe_data (header)[3] != (byte) command
-            || zmsg_size (peer->outgoing) >= 2 * ZMP_PROTO_BATCH_MAX) {
+            || items >= ZMP_PROTO_BATCH_MAX) {
             zlistx_add_end (peer->backlog, peer->outgoing);
             peer->outgoing = NULL;
         }
@@ -347,6 +350,18 @@ broker_pool_get (broker_sched_t *sched, broker_peer_t *client, uint32_t pool_id)
         zhashx_insert (client->pools, s_pool_key (pool_id), pool);
     }
     return pool;
+}
+
+//  --------------------------------------------------------------------------
+//  Find a client's pool.
+
+broker_pool_t *
+broker_pool_find (broker_sched_t *sched, broker_peer_t *client,
+                  uint32_t pool_id)
+{
+    (void) sched;
+    return (broker_pool_t *) zhashx_lookup (client->pools,
+                                            s_pool_key (pool_id));
 }
 
 //  --------------------------------------------------------------------------
@@ -516,7 +531,7 @@ s_next_worker (broker_sched_t *sched)
 //  Dispatch queued tasks to workers with room.
 
 void
-broker_sched_dispatch (broker_sched_t *sched, int64_t now)
+broker_sched_dispatch (broker_sched_t *sched)
 {
     while (sched->queued > 0) {
         broker_peer_t *worker = s_next_worker (sched);
@@ -532,7 +547,6 @@ broker_sched_dispatch (broker_sched_t *sched, int64_t now)
         task->slot = slot;
         task->seq = sched->next_seq++;
         task->attempt++;
-        task->dispatched_at = now;
         sched->counters.dispatched++;
         zmp_proto_dispatch_t dispatch;
         dispatch.slot = slot;
@@ -542,8 +556,9 @@ broker_sched_dispatch (broker_sched_t *sched, int64_t now)
         dispatch.timeout_ms = task->timeout_ms;
         memcpy (dispatch.function, task->function, sizeof dispatch.function);
         zframe_t *header = zmp_proto_encode_dispatch (&dispatch);
-        zframe_t *args = zframe_dup (task->args);  //  Kept for a retry
-        broker_peer_queue (sched, worker, ZMP_PROTO_DISPATCH, &header, &args);
+        //  The argument frame goes on as it came, uncopied
+        broker_peer_queue (sched, worker, ZMP_PROTO_DISPATCH, &header,
+                           &task->args);
     }
 }
 

@@ -38,6 +38,7 @@ typedef struct {
 
 struct zmp_pool {
     zmp_client_t *client;  //  Borrowed
+    void *handle;          //  In client->pools
     uint32_t pool_id;
     int processes;         //  Cap asked for, or the cluster's slots
     int cap;               //  Cap as asked (0: none)
@@ -63,6 +64,8 @@ struct zmp_client {
     pthread_cond_t cond;    //  Welcome, pool join
     zlistx_t *outbox;       //  Owned zmsg_t *, for the I/O thread
     zlistx_t *callbacks;    //  zmp_async_t * with callbacks due
+    zlistx_t *pools;        //  Live zmp_pool_t * (not owned), declared
+                            //  again to a broker after a loss
     zhashx_t *jobs;         //  job_t * by serial (not owned)
     uint32_t next_serial;
     uint32_t next_pool_id;

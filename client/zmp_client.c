@@ -7,9 +7,11 @@
     it under one lock per message, and runs due callbacks with no lock held.
 
     The broker is lost when it is silent for liveness heartbeats, says BYE,
-    or answers with ERROR (it restarted and forgot us): every job still
-    waiting fails with kind broker_unreachable, new work is refused at once,
-    and HELLO is sent each heartbeat until a WELCOME comes back.
+    or answers with an ERROR marked unknown_peer (it restarted and forgot
+    us): every job still waiting fails with kind broker_unreachable, new
+    work is refused at once, and HELLO is sent each tick until a WELCOME
+    comes back; then the client declares its live pools again. Any other
+    ERROR refuses one message only and is logged.
 */
 #include "client_internal.h"
 
@@ -41,6 +43,16 @@ static void *
 s_serial_key (uint32_t serial)
 {
     return (void *) (uintptr_t) serial;  //  Serials start at 1: never NULL
+}
+
+//  The job with serial, or NULL. Serial 0 is no job's: requests that want
+//  no reply (closing a pool) use it.
+static job_t *
+s_job_lookup (zmp_client_t *client, uint32_t serial)
+{
+    return serial
+               ? (job_t *) zhashx_lookup (client->jobs, s_serial_key (serial))
+               : NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -97,7 +109,7 @@ client_job_register (zmp_client_t *client, job_t *job)
         job->serial = client->next_serial++;
         if (client->next_serial == 0)
             client->next_serial = 1;
-    } while (zhashx_lookup (client->jobs, s_serial_key (job->serial)));
+    } while (s_job_lookup (client, job->serial));
     zhashx_insert (client->jobs, s_serial_key (job->serial), job);
     job->registered = true;
 }
@@ -269,6 +281,23 @@ s_on_welcome (io_t *io, zmsg_t *msg)
         return;
     }
     pthread_mutex_lock (&client->mutex);
+    if (client->lost) {
+        //  A broker that forgot us forgot our pools and their caps too:
+        //  declare them again, ahead of any task (no reply wanted)
+        for (zmp_pool_t *pool = (zmp_pool_t *) zlistx_first (client->pools);
+             pool; pool = (zmp_pool_t *) zlistx_next (client->pools)) {
+            if (pool->terminated)
+                continue;
+            zmp_proto_pool_t declare = { pool->pool_id, (uint32_t) pool->cap,
+                                         false };
+            zmsg_t *again = zmp_proto_new (ZMP_PROTO_POOL);
+            zframe_t *id = zmp_proto_encode_uint (0);
+            zframe_t *body = zmp_proto_encode_pool (&declare);
+            zmsg_append (again, &id);
+            zmsg_append (again, &body);
+            zlistx_add_end (io->unsent, again);
+        }
+    }
     client->welcomed = true;
     client->lost = false;
     client->heartbeat_ms = welcome.heartbeat_ms;
@@ -282,6 +311,11 @@ static void
 s_on_result (io_t *io, zmsg_t *msg)
 {
     zmp_client_t *client = io->client;
+    zmp_error_t error;
+    if (zmp_proto_pairs (msg, &error) < 0) {
+        zmp_warning ("client: dropped a bad RESULT: %s", error.message);
+        return;
+    }
     zframe_t *header = zmsg_pop (msg);
     zframe_destroy (&header);  //  The protocol header
     pthread_mutex_lock (&client->mutex);
@@ -289,14 +323,12 @@ s_on_result (io_t *io, zmsg_t *msg)
     while (header) {
         zframe_t *value = zmsg_pop (msg);
         zmp_proto_result_t result;
-        zmp_error_t error;
         if (!value || zmp_proto_decode_result (header, &result, &error))
             zmp_warning ("client: dropped a bad RESULT item: %s",
                          value ? error.message : "value missing");
         else {
-            uint32_t serial = (uint32_t) (result.task_id >> 32);
             job_t *job =
-                (job_t *) zhashx_lookup (client->jobs, s_serial_key (serial));
+                s_job_lookup (client, (uint32_t) (result.task_id >> 32));
             if (job && job->kind != JOB_REQUEST)
                 pool_deliver (client, job, (uint32_t) result.task_id, &result,
                               &value);
@@ -320,8 +352,7 @@ s_on_reply (io_t *io, zmsg_t *msg)
     }
     zframe_t *body = zmsg_next (msg);
     pthread_mutex_lock (&client->mutex);
-    job_t *job = (job_t *) zhashx_lookup (
-        client->jobs, s_serial_key ((uint32_t) (request_id >> 32)));
+    job_t *job = s_job_lookup (client, (uint32_t) (request_id >> 32));
     if (job && job->kind == JOB_REQUEST && body) {
         client_request_t *request = (client_request_t *) job;
         request->reply = zframe_dup (body);
@@ -359,13 +390,21 @@ s_on_message (io_t *io, zmsg_t *msg)
         case ZMP_PROTO_ERROR:
         case ZMP_PROTO_BYE: {
             zmp_error_t notice;
-            if (zmp_proto_decode_notice (zmsg_next (msg), &notice, &error))
+            bool unknown_peer = false;
+            if (zmp_proto_decode_notice (zmsg_next (msg), &notice,
+                                         &unknown_peer, &error))
                 snprintf (notice.message, sizeof notice.message, "%s",
                           command == ZMP_PROTO_BYE ? "it said goodbye"
                                                    : error.message);
-            pthread_mutex_lock (&client->mutex);
-            s_lose_broker (io, notice.message);
-            pthread_mutex_unlock (&client->mutex);
+            if (command == ZMP_PROTO_BYE || unknown_peer) {
+                //  Gone, or restarted and forgot us: what we wait for will
+                //  not come
+                pthread_mutex_lock (&client->mutex);
+                s_lose_broker (io, notice.message);
+                pthread_mutex_unlock (&client->mutex);
+            } else
+                zmp_warning ("client: the broker refused a message: %s",
+                             notice.message);
             break;
         }
         default:
@@ -408,7 +447,8 @@ s_tick (io_t *io, int64_t now)
         s_send_hello (io);
     else if (now - io->sent_at >= heartbeat_ms && zlistx_size (io->unsent) == 0)
         zlistx_add_end (io->unsent, zmp_proto_new (ZMP_PROTO_HEARTBEAT));
-    io->next_tick_at = now + heartbeat_ms;
+    //  Half the interval: no gap between two sends reaches 1.5 intervals
+    io->next_tick_at = now + heartbeat_ms / 2;
 }
 
 //  Take the outbox in one lock; its messages go behind the unsent ones.
@@ -511,6 +551,7 @@ zmp_client_connect (const char *endpoint, int timeout_ms, zmp_error_t *error)
     self->outbox = zlistx_new ();
     zlistx_set_destructor (self->outbox, s_zmsg_free);
     self->callbacks = zlistx_new ();
+    self->pools = zlistx_new ();
     self->jobs = zhashx_new ();
     zhashx_set_key_hasher (self->jobs, s_serial_hash);
     zhashx_set_key_comparator (self->jobs, s_serial_compare);
@@ -562,6 +603,7 @@ zmp_client_destroy (zmp_client_t **self_p)
         //  Jobs the user never destroyed stay theirs; only forget them
         zhashx_destroy (&self->jobs);
         zlistx_destroy (&self->callbacks);
+        zlistx_destroy (&self->pools);
         zlistx_destroy (&self->outbox);
         pthread_cond_destroy (&self->cond);
         pthread_mutex_destroy (&self->mutex);

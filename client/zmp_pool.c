@@ -119,6 +119,9 @@ zmp_pool_new (zmp_client_t *client, int processes, zmp_error_t *error)
     }
     zframe_destroy (&reply);
     self->processes = processes ? processes : (int) state.slots;
+    pthread_mutex_lock (&client->mutex);
+    self->handle = zlistx_add_end (client->pools, self);
+    pthread_mutex_unlock (&client->mutex);
     return self;
 }
 
@@ -184,6 +187,7 @@ zmp_pool_destroy (zmp_pool_t **self_p)
             if (job->pool == self)
                 job->pool = NULL;
         zlistx_destroy (&jobs);
+        zlistx_delete (client->pools, self->handle);
         zmp_proto_pool_t request = { self->pool_id, 0, true };
         zmsg_t *msg = zmp_proto_new (ZMP_PROTO_POOL);
         zframe_t *id = zmp_proto_encode_uint (0);  //  No reply awaited
@@ -967,12 +971,16 @@ s_map (zmp_pool_t *self, const char *function, const msgpack_object *items,
         } else {
             //  Decode into the results' zone, from a copy kept there too
             size_t size = zframe_size (chunk.frame);
-            char *bytes = (char *) msgpack_zone_malloc (&results->zone, size);
-            memcpy (bytes, zframe_data (chunk.frame), size);
-            size_t offset = 0;
             msgpack_object object;
-            msgpack_unpack_return unpacked =
-                msgpack_unpack (bytes, size, &offset, &results->zone, &object);
+            msgpack_unpack_return unpacked = MSGPACK_UNPACK_PARSE_ERROR;
+            if (zmp_value_check (zframe_data (chunk.frame), size, NULL) == 0) {
+                char *bytes =
+                    (char *) msgpack_zone_malloc (&results->zone, size);
+                memcpy (bytes, zframe_data (chunk.frame), size);
+                size_t offset = 0;
+                unpacked = msgpack_unpack (bytes, size, &offset, &results->zone,
+                                           &object);
+            }
             bool chunked = iter->chunksize > 1;
             if (unpacked != MSGPACK_UNPACK_SUCCESS
                 || (chunked

@@ -62,6 +62,24 @@ zmp_proto_command (zmsg_t *msg, zmp_error_t *error)
 }
 
 //  --------------------------------------------------------------------------
+//  Count the (header, body) pairs of a batch message.
+
+int
+zmp_proto_pairs (zmsg_t *msg, zmp_error_t *error)
+{
+    size_t frames = zmsg_size (msg);
+    if (frames < 3 || frames % 2 == 0
+        || (frames - 1) / 2 > ZMP_PROTO_BATCH_MAX) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL,
+                       "a batch must carry 1 to %d (header, body) pairs, not "
+                       "%zu frames",
+                       ZMP_PROTO_BATCH_MAX, frames > 0 ? frames - 1 : 0);
+        return -1;
+    }
+    return (int) ((frames - 1) / 2);
+}
+
+//  --------------------------------------------------------------------------
 //  Name of a command, for logs.
 
 const char *
@@ -256,12 +274,17 @@ zmp_proto_encode_uint (uint64_t value)
 }
 
 zframe_t *
-zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message)
+zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message,
+                         bool unknown_peer)
 {
     assert (message);
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
-    msgpack_pack_map (packer, 2);
+    msgpack_pack_map (packer, unknown_peer ? 3 : 2);
+    if (unknown_peer) {
+        zmp_pack_cstr (packer, "unknown_peer");
+        msgpack_pack_true (packer);
+    }
     zmp_pack_cstr (packer, "kind");
     msgpack_pack_uint32 (packer, (uint32_t) kind);
     zmp_pack_cstr (packer, "message");
@@ -465,8 +488,8 @@ zmp_proto_decode_hello (zframe_t *frame, zmp_proto_hello_t *hello,
                 s_fault (&reader, "slots", "at least 1");
             const msgpack_object *cores = zmp_map_get (map, "cores");
             if (cores)
-                hello->cores =
-                    (uint32_t) s_uint (&reader, cores, "cores", 65536);
+                hello->cores = (uint32_t) s_uint (&reader, cores, "cores",
+                                                  ZMP_PROTO_CORES_MAX);
         }
     }
     return s_reader_close (&reader);
@@ -483,15 +506,16 @@ zmp_proto_decode_welcome (zframe_t *frame, zmp_proto_welcome_t *welcome,
     if (map) {
         welcome->heartbeat_ms =
             (uint32_t) s_uint (&reader, zmp_map_get (map, "heartbeat_ms"),
-                               "heartbeat_ms", 3600 * 1000);
-        welcome->liveness = (uint32_t) s_uint (
-            &reader, zmp_map_get (map, "liveness"), "liveness", 1000);
+                               "heartbeat_ms", ZMP_PROTO_HEARTBEAT_MAX);
+        welcome->liveness =
+            (uint32_t) s_uint (&reader, zmp_map_get (map, "liveness"),
+                               "liveness", ZMP_PROTO_LIVENESS_MAX);
         welcome->slots = (uint32_t) s_uint (&reader, zmp_map_get (map, "slots"),
                                             "slots", UINT32_MAX);
-        if (!reader.failed && welcome->heartbeat_ms == 0)
-            s_fault (&reader, "heartbeat_ms", "at least 1");
-        if (!reader.failed && welcome->liveness == 0)
-            s_fault (&reader, "liveness", "at least 1");
+        if (!reader.failed && welcome->heartbeat_ms < ZMP_PROTO_HEARTBEAT_MIN)
+            s_fault (&reader, "heartbeat_ms", "at least 10");
+        if (!reader.failed && welcome->liveness < ZMP_PROTO_LIVENESS_MIN)
+            s_fault (&reader, "liveness", "at least 2");
     }
     return s_reader_close (&reader);
 }
@@ -624,10 +648,12 @@ zmp_proto_decode_uint (zframe_t *frame, uint64_t *value, zmp_error_t *error)
 
 int
 zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
-                         zmp_error_t *error)
+                         bool *unknown_peer, zmp_error_t *error)
 {
     assert (notice);
     zmp_error_clear (notice);
+    if (unknown_peer)
+        *unknown_peer = false;
     s_reader_t reader;
     const msgpack_object *map = s_reader_map (&reader, frame, "notice", error);
     if (map) {
@@ -643,6 +669,11 @@ zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
             memcpy (notice->message, message->via.str.ptr, length);
             notice->message[length] = 0;
         }
+        const msgpack_object *unknown = zmp_map_get (map, "unknown_peer");
+        if (unknown && unknown->type != MSGPACK_OBJECT_BOOLEAN)
+            s_fault (&reader, "unknown_peer", "a boolean");
+        else if (unknown && unknown_peer)
+            *unknown_peer = unknown->via.boolean;
     }
     return s_reader_close (&reader);
 }

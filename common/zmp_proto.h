@@ -19,9 +19,9 @@
         POOL      = header request-id pool-map    ; client -> broker
         STATUS    = header request-id             ; client -> broker
         REPLY     = header request-id reply-body  ; broker -> client
-        ERROR     = header error-map              ; broker -> peer
+        ERROR     = header notice                 ; broker -> peer
         HEARTBEAT = header                        ; both ways
-        BYE       = header [bye-map]              ; both ways
+        BYE       = header [notice]               ; both ways
 
         task      = [task-id, pool-id, function, flags, timeout-ms]
         dispatch  = [slot, seq, attempt, function, flags, timeout-ms]
@@ -31,6 +31,9 @@
         args      = array of positional arguments (any value is carried;
                     the worker rejects a non-array as bad_arguments)
         value     = the result if status is 0, else an error map
+        notice    = {kind, message[, unknown_peer]}: ERROR refuses one
+                    message; with unknown_peer true, the broker does not
+                    know the sender, who must say HELLO again
 
     Header arrays may carry more items than listed: decoders ignore them, so
     that a version can grow by appending. Maps ignore unknown keys.
@@ -47,13 +50,18 @@
 #define ZMP_PROTO_VERSION   1
 #define ZMP_PROTO_SIGNATURE "ZP"
 
-//  Limits every decoder enforces
-#define ZMP_PROTO_HOST_MAX    255   //  Bytes in a host name
-#define ZMP_PROTO_NAME_MAX    255   //  Bytes in a peer name
-#define ZMP_PROTO_SLOTS_MAX   4096  //  Slots one worker may announce
-#define ZMP_PROTO_BATCH_MAX   8192  //  Items in one SUBMIT/DISPATCH/DONE/RESULT
-#define ZMP_PROTO_TIMEOUT_MAX (7 * 24 * 3600 * 1000u)  //  A week, in ms
-#define ZMP_PROTO_MESSAGE_MAX 255  //  Bytes in an ERROR or BYE message
+//  Limits the decoders (and zmp_proto_pairs) enforce
+#define ZMP_PROTO_HOST_MAX      255   //  Bytes in a host name
+#define ZMP_PROTO_NAME_MAX      255   //  Bytes in a peer name
+#define ZMP_PROTO_SLOTS_MAX     4096  //  Slots one worker may announce
+#define ZMP_PROTO_BATCH_MAX     8192  //  Items in one SUBMIT/DISPATCH/DONE/RESULT
+#define ZMP_PROTO_TIMEOUT_MAX   (7 * 24 * 3600 * 1000u)  //  A week, in ms
+#define ZMP_PROTO_MESSAGE_MAX   255  //  Bytes of an ERROR or BYE message kept
+#define ZMP_PROTO_CORES_MAX     65536
+#define ZMP_PROTO_HEARTBEAT_MIN 10       //  ms
+#define ZMP_PROTO_HEARTBEAT_MAX 3600000  //  ms
+#define ZMP_PROTO_LIVENESS_MIN  2
+#define ZMP_PROTO_LIVENESS_MAX  1000
 
 //  Task flags. ZMP_TASK_CHUNK: args is an array of argument arrays, and
 //  the value an array of results, one per item.
@@ -142,6 +150,11 @@ zmsg_t *zmp_proto_new (zmp_proto_command_t command);
 //  version (message names both), unknown command.
 int zmp_proto_command (zmsg_t *msg, zmp_error_t *error);
 
+//  Number of (header, body) pairs after the header frame of a SUBMIT,
+//  DISPATCH, DONE or RESULT. Returns 1 to ZMP_PROTO_BATCH_MAX, or -1 with
+//  kind protocol if there are none, too many, or a frame is missing.
+int zmp_proto_pairs (zmsg_t *msg, zmp_error_t *error);
+
 //  Name of a command ("SUBMIT"), for logs.
 const char *zmp_proto_command_name (int command);
 
@@ -159,8 +172,10 @@ zframe_t *zmp_proto_encode_result (const zmp_proto_result_t *result);
 zframe_t *zmp_proto_encode_pool (const zmp_proto_pool_t *pool);
 zframe_t *zmp_proto_encode_abort (uint32_t slot, uint64_t seq);
 zframe_t *zmp_proto_encode_uint (uint64_t value);
-//  An ERROR or BYE body: {"kind": n, "message": str}; kind 0 for BYE.
-zframe_t *zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message);
+//  An ERROR or BYE body: {"kind": n, "message": str, "unknown_peer":
+//  bool}; kind 0 for BYE. message is cut at ZMP_PROTO_MESSAGE_MAX bytes.
+zframe_t *zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message,
+                                   bool unknown_peer);
 //  A CANCEL body for a whole pool: {"pool": id}.
 zframe_t *zmp_proto_encode_cancel_pool (uint32_t pool_id);
 //  An error value frame (the wire error map).
@@ -186,9 +201,11 @@ int zmp_proto_decode_abort (zframe_t *frame, uint32_t *slot, uint64_t *seq,
                             zmp_error_t *error);
 int zmp_proto_decode_uint (zframe_t *frame, uint64_t *value,
                            zmp_error_t *error);
-//  An ERROR or BYE body into error (kind from the body; message copied).
+//  An ERROR or BYE body into notice (kind from the body; message copied,
+//  cut to fit); *unknown_peer (may be NULL) says if the sender must say
+//  HELLO again.
 int zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
-                             zmp_error_t *error);
+                             bool *unknown_peer, zmp_error_t *error);
 //  A CANCEL body: sets *pool_id.
 int zmp_proto_decode_cancel (zframe_t *frame, uint32_t *pool_id,
                              zmp_error_t *error);

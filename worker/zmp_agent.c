@@ -266,7 +266,7 @@ s_done (zmp_agent_t *self, const agent_task_t *task, uint32_t status, pid_t pid,
     zframe_t *header = zmp_proto_encode_done (&done);
     zmsg_append (self->done, &header);
     zmsg_append (self->done, value_p);
-    //  Keep batches well inside the protocol's limit
+    //  A full batch goes at once: the protocol takes no more per message
     if (zmsg_size (self->done) >= 2 * ZMP_PROTO_BATCH_MAX)
         s_send (self, &self->done);
 }
@@ -626,6 +626,11 @@ s_on_broker (zmp_agent_t *self, zmsg_t *msg)
             s_on_welcome (self, msg);
             break;
         case ZMP_PROTO_DISPATCH: {
+            if (zmp_proto_pairs (msg, &error) < 0) {
+                zmp_warning ("worker: dropped a bad DISPATCH: %s",
+                             error.message);
+                break;
+            }
             zframe_t *first = zmsg_pop (msg);
             zframe_destroy (&first);  //  The header; pairs follow
             s_on_dispatch (self, msg);
@@ -646,14 +651,22 @@ s_on_broker (zmp_agent_t *self, zmsg_t *msg)
             break;
         case ZMP_PROTO_ERROR: {
             zmp_error_t notice;
-            if (zmp_proto_decode_notice (zmsg_next (msg), &notice, &error))
+            bool unknown_peer = false;
+            if (zmp_proto_decode_notice (zmsg_next (msg), &notice,
+                                         &unknown_peer, &error))
                 snprintf (notice.message, sizeof notice.message, "%s",
                           error.message);
-            zmp_warning ("worker: the broker says: %s; registering again",
-                         notice.message);
-            self->registered = false;
-            s_drop_queue (self);
-            s_send_hello (self);
+            if (unknown_peer) {
+                //  The broker restarted or expired us: start afresh
+                zmp_warning ("worker: the broker at %s does not know us; "
+                             "registering again",
+                             self->config.endpoint);
+                self->registered = false;
+                s_drop_queue (self);
+                s_send_hello (self);
+            } else
+                zmp_warning ("worker: the broker refused a message: %s",
+                             notice.message);
             break;
         }
         case ZMP_PROTO_BYE:
@@ -721,7 +734,8 @@ s_tick (zmp_agent_t *self, int64_t now)
                 self->fatal = true;
         }
     }
-    self->next_tick_at = now + self->heartbeat_ms;
+    //  Half the interval: no gap between two sends reaches 1.5 intervals
+    self->next_tick_at = now + self->heartbeat_ms / 2;
 }
 
 //  --------------------------------------------------------------------------

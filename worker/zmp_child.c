@@ -159,6 +159,8 @@ zmp_child_main (int fd, uint32_t slot, void *arg)
             zmp_error_set (&error, ZMP_ERR_LIMIT,
                            "result of %zu bytes is over the limit of %u",
                            buffer.size, ZMP_CHILD_PAYLOAD_MAX);
+            snprintf (error.host, sizeof error.host, "%s", host);
+            error.pid = getpid ();
             buffer.size = 0;
             msgpack_packer packer;
             msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);

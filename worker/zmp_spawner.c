@@ -45,6 +45,7 @@ typedef struct {
     int signals;          //  signalfd for SIGCHLD
     sigset_t child_mask;  //  Signal mask children start with
     pid_t *children;      //  Live children, owned
+    uint32_t *slots;      //  Their slots, owned
     size_t child_count;
     size_t child_limit;
     zmp_child_main_fn *child_main;
@@ -81,26 +82,35 @@ s_send_report (int control, const s_report_t *report, int fd)
 }
 
 static void
-s_track (s_spawner_state_t *state, pid_t pid)
+s_track (s_spawner_state_t *state, pid_t pid, uint32_t slot)
 {
     if (state->child_count == state->child_limit) {
         state->child_limit = state->child_limit ? state->child_limit * 2 : 16;
         pid_t *children = (pid_t *) realloc (
             state->children, state->child_limit * sizeof (pid_t));
-        assert (children);
+        uint32_t *slots = (uint32_t *) realloc (
+            state->slots, state->child_limit * sizeof (uint32_t));
+        assert (children && slots);
         state->children = children;
+        state->slots = slots;
     }
-    state->children[state->child_count++] = pid;
+    state->children[state->child_count] = pid;
+    state->slots[state->child_count++] = slot;
 }
 
-static void
+//  Forget a child; returns its slot.
+static uint32_t
 s_untrack (s_spawner_state_t *state, pid_t pid)
 {
     for (size_t index = 0; index < state->child_count; index++)
         if (state->children[index] == pid) {
-            state->children[index] = state->children[--state->child_count];
-            return;
+            uint32_t slot = state->slots[index];
+            state->child_count--;
+            state->children[index] = state->children[state->child_count];
+            state->slots[index] = state->slots[state->child_count];
+            return slot;
         }
+    return UINT32_MAX;
 }
 
 //  Fork one child for slot and report it; returns -1 if the agent is gone.
@@ -136,7 +146,7 @@ s_spawn (s_spawner_state_t *state, uint32_t slot)
         report.status = fork_errno;
         return s_send_report (state->control, &report, -1);
     }
-    s_track (state, pid);
+    s_track (state, pid, slot);
     report.kind = ZMP_SPAWN_STARTED;
     report.pid = pid;
     int rc = s_send_report (state->control, &report, pair[0]);
@@ -158,7 +168,7 @@ s_reap (s_spawner_state_t *state)
         pid_t pid = wait4 (-1, &status, WNOHANG, &report.usage);
         if (pid <= 0)
             return 0;
-        s_untrack (state, pid);
+        report.slot = s_untrack (state, pid);
         report.kind = ZMP_SPAWN_EXITED;
         report.pid = pid;
         report.status = status;
