@@ -1,0 +1,364 @@
+/*  test_cli - the zmpool command line, as scripts and users run it
+
+    A broker and an agent with two task processes serve the group; each test
+    runs the real zmpool executable and checks its output and exit status.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "zmp_testkit.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static char s_endpoint[256];
+static pid_t s_broker;
+static pid_t s_worker;
+static bool s_teardown_failed = false;  //  Shutdown was not clean
+
+static int
+s_cluster_up (void **state)
+{
+    (void) state;
+    //  Orphans of the commands we run come to us, so none can hide
+    prctl (PR_SET_CHILD_SUBREAPER, 1);
+    const char *quiet[] = { "--quiet", NULL };
+    s_broker = testkit_broker_start (s_endpoint, sizeof s_endpoint, quiet);
+    if (s_broker > 0)
+        s_worker = testkit_worker_start (s_endpoint, 2, quiet);
+    return s_broker > 0 && s_worker > 0 ? 0 : -1;
+}
+
+static int
+s_cluster_down (void **state)
+{
+    (void) state;
+    int worker = testkit_stop_cleanly (s_worker);
+    int broker = testkit_stop_cleanly (s_broker);
+    //  cmocka 1.1 reports a failed group teardown but still exits 0
+    s_teardown_failed = worker || broker;
+    return s_teardown_failed ? -1 : 0;
+}
+
+typedef struct {
+    int status;
+    char *out;
+    char *err;
+} run_t;
+
+//  Run zmpool with args (NULL-terminated) and stdin_text.
+static run_t
+s_run (const char *const *args, const char *stdin_text)
+{
+    run_t run;
+    run.status =
+        testkit_run (args, stdin_text, &run.out, &run.err, testkit_ms (30000));
+    return run;
+}
+
+static void
+s_run_free (run_t *run)
+{
+    free (run->out);
+    free (run->err);
+}
+
+//  Processes whose parent is this test, other than the cluster's.
+static int
+s_stray_children (void)
+{
+    int strays = 0;
+    DIR *proc = opendir ("/proc");
+    struct dirent *entry;
+    while ((entry = readdir (proc))) {
+        int pid = atoi (entry->d_name);
+        if (pid <= 0 || pid == s_broker || pid == s_worker)
+            continue;
+        char path[64], line[256];
+        snprintf (path, sizeof path, "/proc/%d/status", pid);
+        FILE *file = fopen (path, "r");
+        if (!file)
+            continue;
+        while (fgets (line, sizeof line, file))
+            if (strncmp (line, "PPid:", 5) == 0 && atoi (line + 5) == getpid ())
+                strays++;
+        fclose (file);
+    }
+    closedir (proc);
+    return strays;
+}
+
+static void
+test_cli_help_version_and_bad_commands (void **state)
+{
+    (void) state;
+    const char *help[] = { "--help", NULL };
+    run_t run = s_run (help, NULL);
+    assert_int_equal (run.status, 0);
+    assert_non_null (strstr (run.out, "Usage: zmpool COMMAND"));
+    for (const char *const *name =
+             (const char *const[]){ "broker", "worker", "status", "map", NULL };
+         *name; name++)
+        assert_non_null (strstr (run.out, *name));
+    s_run_free (&run);
+
+    const char *version[] = { "--version", NULL };
+    run = s_run (version, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "zmpool 0.1.0\n");
+    s_run_free (&run);
+
+    const char *nothing[] = { NULL };
+    run = s_run (nothing, NULL);
+    assert_int_equal (run.status, 2);
+    s_run_free (&run);
+
+    const char *unknown[] = { "frobnicate", NULL };
+    run = s_run (unknown, NULL);
+    assert_int_equal (run.status, 2);
+    assert_non_null (strstr (run.err, "'frobnicate' is not a command"));
+    s_run_free (&run);
+}
+
+static void
+test_cli_every_command_has_help (void **state)
+{
+    (void) state;
+    const char *commands[] = { "broker", "worker", "status", "map", NULL };
+    for (int index = 0; commands[index]; index++) {
+        const char *args[] = { commands[index], "--help", NULL };
+        run_t run = s_run (args, NULL);
+        assert_int_equal (run.status, 0);
+        char usage[64];
+        snprintf (usage, sizeof usage, "Usage: zmpool %s", commands[index]);
+        assert_non_null (strstr (run.out, usage));
+        assert_non_null (strstr (run.out, "Example"));
+        s_run_free (&run);
+    }
+}
+
+static void
+test_cli_map_prints_results_in_order (void **state)
+{
+    (void) state;
+    const char *args[] = { "map", "--connect", s_endpoint, "square",
+                           "1",   "2",         "3",        NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "1\n4\n9\n");
+    s_run_free (&run);
+
+    const char *negative[] = { "map", "--connect", s_endpoint, "square",
+                               "-4",  "1.5",       NULL };
+    run = s_run (negative, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "16\n2.25\n");
+    s_run_free (&run);
+
+    const char *several[] = { "map",         "--connect",
+                              s_endpoint,    "armstrong",
+                              "[100, 1000]", "[24678000, 24678100]",
+                              NULL };
+    run = s_run (several, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "[153,370,371,407]\n[24678050,24678051]\n");
+    s_run_free (&run);
+}
+
+static void
+test_cli_map_two_thousand_tasks_from_stdin (void **state)
+{
+    (void) state;
+    size_t size = 2000 * 6;
+    char *input = (char *) malloc (size);
+    char *expected = (char *) malloc (2000 * 10);
+    input[0] = expected[0] = 0;
+    size_t in_used = 0, out_used = 0;
+    for (int n = 1; n <= 2000; n++) {
+        in_used += (size_t) sprintf (input + in_used, "%d\n", n);
+        out_used += (size_t) sprintf (expected + out_used, "%d\n", n * n);
+    }
+    const char *args[] = {
+        "map", "--connect", s_endpoint, "square", "-", NULL
+    };
+    run_t run = s_run (args, input);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, expected);
+    s_run_free (&run);
+    free (input);
+    free (expected);
+}
+
+static void
+test_cli_map_failures_exit_1_and_the_pool_still_serves (void **state)
+{
+    (void) state;
+    const char *crash[] = {
+        "map", "--connect", s_endpoint, "crash", "1", NULL
+    };
+    run_t run = s_run (crash, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "SIGSEGV"));
+    assert_int_equal (strchr (run.err, '\n') - run.err + 1,
+                      (long) strlen (run.err));  //  One line
+    s_run_free (&run);
+
+    const char *unknown[] = { "map",      "--connect",
+                              s_endpoint, "no_such_function",
+                              "1",        NULL };
+    run = s_run (unknown, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "unknown function"));
+    s_run_free (&run);
+
+    const char *bad[] = { "map",    "--connect", s_endpoint,
+                          "square", "\"x\"",     NULL };
+    run = s_run (bad, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "bad arguments"));
+    assert_non_null (strstr (run.err, "square takes a number"));
+    s_run_free (&run);
+
+    const char *good[] = {
+        "map", "--connect", s_endpoint, "square", "5", NULL
+    };
+    run = s_run (good, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "25\n");
+    s_run_free (&run);
+}
+
+static void
+test_cli_map_usage_errors_exit_2 (void **state)
+{
+    (void) state;
+    const char *cases[][8] = {
+        { "map", NULL },
+        { "map", "--connect", s_endpoint, "square", NULL },
+        { "map", "--connect", s_endpoint, "square", "[1,", NULL },
+        { "map", "--processes", "0", "square", "1", NULL },
+        { "map", "--chunksize", "lots", "square", "1", NULL },
+        { "map", "--bogus", "square", "1", NULL },
+        { "map", "--connect", s_endpoint, "--module", "x.so", "square", NULL },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        run_t run = s_run (cases[index], NULL);
+        if (run.status != 2)
+            fail_msg ("case %zu: status %d, stderr: %s", index, run.status,
+                      run.err);
+        assert_non_null (strstr (run.err, "zmpool map: "));
+        assert_non_null (strstr (run.err, "Try 'zmpool map --help'."));
+        s_run_free (&run);
+    }
+    const char *worker[] = { "worker", "--processes", "abc", NULL };
+    run_t run = s_run (worker, NULL);
+    assert_int_equal (run.status, 2);
+    s_run_free (&run);
+}
+
+static void
+test_cli_status_json_shows_the_worker_and_its_slots (void **state)
+{
+    (void) state;
+    const char *args[] = { "status", "--connect", s_endpoint, "--json", NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 0);
+    json_error_t error;
+    json_t *status = json_loads (run.out, 0, &error);
+    assert_non_null (status);
+    json_t *workers = json_object_get (status, "workers");
+    assert_true (json_is_array (workers));
+    assert_int_equal (json_array_size (workers), 1);
+    json_t *worker = json_array_get (workers, 0);
+    assert_int_equal (json_integer_value (json_object_get (worker, "slots")),
+                      2);
+    assert_int_equal (json_integer_value (json_object_get (worker, "pid")),
+                      s_worker);
+    assert_true (json_is_integer (json_object_get (worker, "busy")));
+    assert_true (json_is_string (json_object_get (worker, "host")));
+    assert_true (json_is_integer (json_object_get (status, "queued")));
+    json_decref (status);
+    s_run_free (&run);
+
+    const char *table[] = { "status", "--connect", s_endpoint, NULL };
+    run = s_run (table, NULL);
+    assert_int_equal (run.status, 0);
+    assert_non_null (strstr (run.out, "1 workers, 2 slots"));
+    s_run_free (&run);
+}
+
+static void
+test_cli_status_without_a_broker_fails_at_once (void **state)
+{
+    (void) state;
+    const char *args[] = { "status", "--connect", "tcp://127.0.0.1:1", NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "no broker at tcp://127.0.0.1:1"));
+    s_run_free (&run);
+}
+
+static void
+test_cli_map_runs_on_a_local_cluster_and_leaves_nothing (void **state)
+{
+    (void) state;
+    testkit_setenv ("ZMPOOL_BROKER", "tcp://127.0.0.1:1");
+    const char *args[] = {
+        "map", "--processes", "2", "square", "3", "4", NULL
+    };
+    run_t run = s_run (args, NULL);
+    testkit_setenv ("ZMPOOL_BROKER", NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "9\n16\n");
+    s_run_free (&run);
+    assert_int_equal (s_stray_children (), 0);
+
+    const char *module[] = { "map",           "--module",  ZMP_EXAMPLE_MODULE,
+                             "example.greet", "\"local\"", NULL };
+    run = s_run (module, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "\"hello, local\"\n");
+    s_run_free (&run);
+    assert_int_equal (s_stray_children (), 0);
+}
+
+static void
+test_cli_broker_reports_a_busy_endpoint (void **state)
+{
+    (void) state;
+    const char *args[] = { "broker", "--bind", s_endpoint, NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "cannot bind"));
+    s_run_free (&run);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_cli_help_version_and_bad_commands),
+        cmocka_unit_test (test_cli_every_command_has_help),
+        cmocka_unit_test (test_cli_map_prints_results_in_order),
+        cmocka_unit_test (test_cli_map_two_thousand_tasks_from_stdin),
+        cmocka_unit_test (
+            test_cli_map_failures_exit_1_and_the_pool_still_serves),
+        cmocka_unit_test (test_cli_map_usage_errors_exit_2),
+        cmocka_unit_test (test_cli_status_json_shows_the_worker_and_its_slots),
+        cmocka_unit_test (test_cli_status_without_a_broker_fails_at_once),
+        cmocka_unit_test (
+            test_cli_map_runs_on_a_local_cluster_and_leaves_nothing),
+        cmocka_unit_test (test_cli_broker_reports_a_busy_endpoint),
+    };
+    int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);
+    return failed || s_teardown_failed ? 1 : 0;
+}

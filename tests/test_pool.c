@@ -1,0 +1,609 @@
+/*  test_pool - the client Pool API against a real broker and worker agent
+
+    One broker and one agent with two task processes serve every test in
+    the group (started in the group setup, stopped in its teardown, even
+    when a test fails). Each test makes its own client, so a test that
+    breaks its client cannot hurt the next.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <zmpool.h>
+
+#include "zmp_testkit.h"
+#include "zmp_value.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    char endpoint[256];
+    pid_t broker;
+    pid_t worker;
+} cluster_t;
+
+static cluster_t s_cluster;
+static bool s_teardown_failed = false;  //  Shutdown was not clean
+
+static int
+s_cluster_up (void **state)
+{
+    (void) state;
+    const char *broker_args[] = { "--quiet", NULL };
+    s_cluster.broker = testkit_broker_start (
+        s_cluster.endpoint, sizeof s_cluster.endpoint, broker_args);
+    const char *worker_args[] = { "--quiet", NULL };
+    if (s_cluster.broker > 0)
+        s_cluster.worker =
+            testkit_worker_start (s_cluster.endpoint, 2, worker_args);
+    return s_cluster.broker > 0 && s_cluster.worker > 0 ? 0 : -1;
+}
+
+static int
+s_cluster_down (void **state)
+{
+    (void) state;
+    int worker = testkit_stop_cleanly (s_cluster.worker);
+    int broker = testkit_stop_cleanly (s_cluster.broker);
+    //  cmocka 1.1 reports a failed group teardown but still exits 0
+    s_teardown_failed = worker || broker;
+    return s_teardown_failed ? -1 : 0;
+}
+
+static zmp_client_t *
+s_connect (void)
+{
+    zmp_error_t error;
+    zmp_client_t *client =
+        zmp_client_connect (s_cluster.endpoint, testkit_ms (5000), &error);
+    if (!client)
+        fail_msg ("cannot connect: %s", error.message);
+    return client;
+}
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void
+test_pool_map_returns_results_in_order (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
+    assert_non_null (pool);
+    assert_int_equal (zmp_pool_processes (pool), 2);
+    enum {
+        COUNT = 2000
+    };
+    msgpack_object *items =
+        (msgpack_object *) malloc (COUNT * sizeof (msgpack_object));
+    for (int index = 0; index < COUNT; index++)
+        items[index] = zmp_int (index - 1000);
+    size_t chunksizes[] = { 0, 1, 7 };
+    for (size_t run = 0; run < 3; run++) {
+        zmp_results_t *results = zmp_pool_map (pool, "square", items, COUNT,
+                                               chunksizes[run], &error);
+        assert_non_null (results);
+        assert_int_equal (zmp_results_size (results), COUNT);
+        for (int index = 0; index < COUNT; index++) {
+            int64_t value;
+            assert_int_equal (
+                zmp_int_get (zmp_results_get (results, index), &value), 0);
+            assert_int_equal (value, (int64_t) (index - 1000) * (index - 1000));
+        }
+        zmp_results_destroy (&results);
+    }
+    free (items);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+static void
+test_pool_starmap_finds_armstrong_numbers (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_pool_t *pool = zmp_pool_new (client, 0, NULL);
+    msgpack_object bounds[4][2] = { { zmp_int (100), zmp_int (1000) },
+                                    { zmp_int (1000), zmp_int (10000) },
+                                    { zmp_int (10), zmp_int (100) },
+                                    { zmp_int (24678000),
+                                      zmp_int (24678100) } };
+    msgpack_object items[4];
+    for (int index = 0; index < 4; index++)
+        items[index] = zmp_array (bounds[index], 2);
+    zmp_error_t error;
+    zmp_results_t *results =
+        zmp_pool_starmap (pool, "armstrong", items, 4, 1, &error);
+    assert_non_null (results);
+    const msgpack_object *three_digits = zmp_results_get (results, 0);
+    assert_int_equal (three_digits->via.array.size, 4);
+    assert_int_equal (three_digits->via.array.ptr[0].via.u64, 153);
+    assert_int_equal (three_digits->via.array.ptr[3].via.u64, 407);
+    assert_int_equal (zmp_results_get (results, 1)->via.array.size, 3);
+    assert_int_equal (zmp_results_get (results, 2)->via.array.size, 0);
+    const msgpack_object *seed = zmp_results_get (results, 3);
+    assert_int_equal (seed->via.array.size, 2);
+    assert_int_equal (seed->via.array.ptr[0].via.u64, 24678050);
+    assert_int_equal (seed->via.array.ptr[1].via.u64, 24678051);
+    zmp_results_destroy (&results);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+//  A source that counts how often it is asked, over 0, 1, 2 ... limit-1
+typedef struct {
+    int next;
+    int limit;
+    msgpack_object item;
+} counter_source_t;
+
+static const msgpack_object *
+s_counter (void *state)
+{
+    counter_source_t *source = (counter_source_t *) state;
+    if (source->next >= source->limit)
+        return NULL;
+    source->item = zmp_int (source->next++);
+    return &source->item;
+}
+
+static void
+test_pool_imap_is_lazy_and_ordered (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_pool_t *pool = zmp_pool_new (client, 0, NULL);
+    counter_source_t source = { 0, 100000, { 0 } };
+    zmp_error_t error;
+    zmp_iter_t *iter =
+        zmp_pool_imap (pool, "square", s_counter, &source, 1, &error);
+    assert_non_null (iter);
+    //  Nothing is pulled before the first result is asked for
+    assert_int_equal (source.next, 0);
+    const msgpack_object *value = zmp_iter_next (iter, ZMP_FOREVER, &error);
+    assert_non_null (value);
+    assert_int_equal (value->via.i64, 0);
+    //  Only a bounded window was pulled, not the hundred thousand
+    assert_true (source.next > 0 && source.next <= 1024);
+    for (int expected = 1; expected < 3000; expected++) {
+        value = zmp_iter_next (iter, ZMP_FOREVER, &error);
+        assert_non_null (value);
+        assert_int_equal (value->via.i64, (int64_t) expected * expected);
+        assert_int_equal (zmp_iter_index (iter), expected);
+    }
+    assert_false (zmp_iter_done (iter));
+    //  Stop early: the rest is never pulled
+    zmp_iter_destroy (&iter);
+    assert_true (source.next < 5000);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+static void
+test_pool_imap_unordered_returns_every_item_once (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_pool_t *pool = zmp_pool_new (client, 0, NULL);
+    enum {
+        COUNT = 500
+    };
+    counter_source_t source = { 0, COUNT, { 0 } };
+    zmp_error_t error;
+    zmp_iter_t *iter =
+        zmp_pool_imap_unordered (pool, "square", s_counter, &source, 3, &error);
+    assert_non_null (iter);
+    bool seen[COUNT] = { false };
+    int taken = 0;
+    while (!zmp_iter_done (iter)) {
+        const msgpack_object *value = zmp_iter_next (iter, ZMP_FOREVER, &error);
+        assert_non_null (value);
+        size_t index = zmp_iter_index (iter);
+        assert_true (index < COUNT);
+        assert_false (seen[index]);
+        seen[index] = true;
+        assert_int_equal (value->via.i64, (int64_t) index * (int64_t) index);
+        taken++;
+    }
+    assert_int_equal (taken, COUNT);
+    assert_null (zmp_iter_next (iter, 0, &error));
+    assert_int_equal (error.kind, ZMP_ERR_USAGE);
+    zmp_iter_destroy (&iter);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+//  What callbacks saw, for the callback test
+typedef struct {
+    pthread_mutex_t mutex;
+    pthread_t caller;
+    int successes;
+    int failures;
+    int64_t sum;
+    bool on_caller_thread;
+    zmp_error_kind_t failure_kind;
+} callbacks_t;
+
+static void
+s_on_success (zmp_async_t *result, void *arg)
+{
+    callbacks_t *seen = (callbacks_t *) arg;
+    zmp_error_t error;
+    const msgpack_object *value = zmp_async_get (result, 0, &error);
+    pthread_mutex_lock (&seen->mutex);
+    seen->successes++;
+    if (value)
+        seen->sum += value->via.i64;
+    if (pthread_equal (pthread_self (), seen->caller))
+        seen->on_caller_thread = true;
+    pthread_mutex_unlock (&seen->mutex);
+}
+
+static void
+s_on_failure (zmp_async_t *result, void *arg)
+{
+    callbacks_t *seen = (callbacks_t *) arg;
+    zmp_error_t error;
+    assert_null (zmp_async_get (result, 0, &error));
+    pthread_mutex_lock (&seen->mutex);
+    seen->failures++;
+    seen->failure_kind = error.kind;
+    pthread_mutex_unlock (&seen->mutex);
+}
+
+static void
+test_pool_apply_async_runs_callbacks_off_the_caller_thread (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_pool_t *pool = zmp_pool_new (client, 0, NULL);
+    callbacks_t seen;
+    memset (&seen, 0, sizeof seen);
+    pthread_mutex_init (&seen.mutex, NULL);
+    seen.caller = pthread_self ();
+    zmp_error_t error;
+    for (int index = 1; index <= 10; index++) {
+        msgpack_object arg = zmp_int (index);
+        msgpack_object args = zmp_array (&arg, 1);
+        zmp_async_t *async = zmp_pool_apply_async (
+            pool, "square", &args, s_on_success, s_on_failure, &seen, &error);
+        assert_non_null (async);
+        zmp_async_destroy (&async);  //  Callbacks still run
+    }
+    msgpack_object message = zmp_str ("boom");
+    msgpack_object fail_args = zmp_array (&message, 1);
+    zmp_async_t *failing = zmp_pool_apply_async (
+        pool, "fail", &fail_args, s_on_success, s_on_failure, &seen, &error);
+    assert_non_null (failing);
+    zmp_pool_close (pool);
+    assert_int_equal (zmp_pool_join (pool, testkit_ms (10000), &error), 0);
+    assert_int_equal (zmp_async_wait (failing, testkit_ms (5000)), 0);
+    assert_false (zmp_async_successful (failing));
+    zmp_async_destroy (&failing);
+    //  join waits for results; callbacks run right after, on the I/O thread
+    int64_t deadline = s_now_ms () + testkit_ms (5000);
+    while (true) {
+        pthread_mutex_lock (&seen.mutex);
+        bool all = seen.successes == 10 && seen.failures == 1;
+        pthread_mutex_unlock (&seen.mutex);
+        if (all || s_now_ms () > deadline)
+            break;
+        usleep (1000);
+    }
+    assert_int_equal (seen.successes, 10);
+    assert_int_equal (seen.sum, 385);
+    assert_int_equal (seen.failures, 1);
+    assert_int_equal (seen.failure_kind, ZMP_ERR_TASK);
+    assert_false (seen.on_caller_thread);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+    pthread_mutex_destroy (&seen.mutex);
+}
+
+static void
+test_pool_get_timeout_leaves_the_task_running (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_pool_t *pool = zmp_pool_new (client, 0, NULL);
+    msgpack_object ms = zmp_int (400);
+    msgpack_object args = zmp_array (&ms, 1);
+    zmp_error_t error;
+    zmp_async_t *async =
+        zmp_pool_apply_async (pool, "sleep", &args, NULL, NULL, NULL, &error);
+    assert_non_null (async);
+    assert_null (zmp_async_get (async, 50, &error));
+    assert_int_equal (error.kind, ZMP_ERR_WAIT_TIMEOUT);
+    assert_false (zmp_async_ready (async));
+    const msgpack_object *value =
+        zmp_async_get (async, testkit_ms (5000), &error);
+    assert_non_null (value);
+    assert_int_equal (value->type, MSGPACK_OBJECT_NIL);
+    assert_true (zmp_async_successful (async));
+    zmp_async_destroy (&async);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+//  Run function(arg) and return its error (the call must fail).
+static zmp_error_t
+s_failure (zmp_pool_t *pool, const char *function, msgpack_object arg)
+{
+    msgpack_object args = zmp_array (&arg, 1);
+    zmp_error_t error;
+    zmp_value_t *value = zmp_pool_apply (pool, function, &args, &error);
+    if (value) {
+        zmp_value_destroy (&value);
+        fail_msg ("%s should have failed", function);
+    }
+    return error;
+}
+
+static void
+test_pool_errors_are_precise_and_the_pool_keeps_serving (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_pool_t *pool = zmp_pool_new (client, 0, NULL);
+
+    zmp_error_t error = s_failure (pool, "fail", zmp_str ("it broke"));
+    assert_int_equal (error.kind, ZMP_ERR_TASK);
+    assert_string_equal (error.message, "it broke");
+    assert_true (error.pid > 0);
+    assert_true (error.host[0] != 0);
+
+    error = s_failure (pool, "crash", zmp_nil ());
+    assert_int_equal (error.kind, ZMP_ERR_CRASHED);
+    assert_int_equal (error.signal, SIGSEGV);
+    char text[600];
+    assert_non_null (
+        strstr (zmp_error_format (&error, text, sizeof text), "SIGSEGV"));
+
+    error = s_failure (pool, "no_such_function", zmp_nil ());
+    assert_int_equal (error.kind, ZMP_ERR_UNKNOWN_FUNCTION);
+    assert_non_null (strstr (error.message, "no_such_function"));
+
+    error = s_failure (pool, "square", zmp_str ("x"));
+    assert_int_equal (error.kind, ZMP_ERR_BAD_ARGUMENTS);
+    assert_non_null (strstr (error.message, "number"));
+
+    //  A failing item fails its map with the item's position
+    msgpack_object items[5] = { zmp_int (1), zmp_int (2), zmp_str ("three"),
+                                zmp_int (4), zmp_int (5) };
+    assert_null (zmp_pool_map (pool, "square", items, 5, 2, &error));
+    assert_int_equal (error.kind, ZMP_ERR_BAD_ARGUMENTS);
+    assert_int_equal (error.index, 2);
+
+    //  Every crash replaced its process: the pool still serves, in full
+    msgpack_object numbers[100];
+    for (int index = 0; index < 100; index++)
+        numbers[index] = zmp_int (index);
+    for (int round = 0; round < 3; round++) {
+        error = s_failure (pool, "crash", zmp_nil ());
+        assert_int_equal (error.kind, ZMP_ERR_CRASHED);
+    }
+    zmp_results_t *results =
+        zmp_pool_map (pool, "square", numbers, 100, 1, &error);
+    assert_non_null (results);
+    assert_int_equal (zmp_results_get (results, 99)->via.i64, 9801);
+    zmp_results_destroy (&results);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+static void
+test_pool_processes_caps_tasks_running_at_once (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_pool_t *pool = zmp_pool_new (client, 1, &error);
+    assert_non_null (pool);
+    assert_int_equal (zmp_pool_processes (pool), 1);
+    //  Four 100 ms sleeps, one at a time: cannot end before 400 ms
+    msgpack_object items[4] = { zmp_int (100), zmp_int (100), zmp_int (100),
+                                zmp_int (100) };
+    int64_t started = s_now_ms ();
+    zmp_results_t *results = zmp_pool_map (pool, "sleep", items, 4, 1, &error);
+    assert_non_null (results);
+    assert_true (s_now_ms () - started >= 400);
+    zmp_results_destroy (&results);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+static void
+test_pool_terminate_cancels_only_that_pool (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_pool_t *doomed = zmp_pool_new (client, 0, &error);
+    zmp_pool_t *other = zmp_pool_new (client, 0, &error);
+    msgpack_object ms = zmp_int (30000);
+    msgpack_object args = zmp_array (&ms, 1);
+    zmp_async_t *asyncs[4];
+    for (int index = 0; index < 4; index++)
+        asyncs[index] = zmp_pool_apply_async (doomed, "sleep", &args, NULL,
+                                              NULL, NULL, &error);
+    int64_t started = s_now_ms ();
+    zmp_pool_terminate (doomed);
+    for (int index = 0; index < 4; index++) {
+        assert_null (zmp_async_get (asyncs[index], 0, &error));
+        assert_int_equal (error.kind, ZMP_ERR_CANCELLED);
+        zmp_async_destroy (&asyncs[index]);
+    }
+    //  No new work on a terminated pool
+    assert_null (
+        zmp_pool_apply_async (doomed, "noop", NULL, NULL, NULL, NULL, &error));
+    assert_int_equal (error.kind, ZMP_ERR_USAGE);
+    //  The other pool runs at once: the sleeping processes were stopped
+    msgpack_object numbers[2] = { zmp_int (6), zmp_int (7) };
+    zmp_results_t *results =
+        zmp_pool_map (other, "square", numbers, 2, 1, &error);
+    assert_non_null (results);
+    assert_int_equal (zmp_results_get (results, 1)->via.i64, 49);
+    assert_true (s_now_ms () - started < testkit_ms (10000));
+    zmp_results_destroy (&results);
+    zmp_pool_destroy (&doomed);
+    zmp_pool_destroy (&other);
+    zmp_client_destroy (&client);
+}
+
+//  Several threads share one client, each with its own map
+typedef struct {
+    zmp_client_t *client;
+    int offset;
+    bool ok;
+} thread_job_t;
+
+static void *
+s_thread_map (void *arg)
+{
+    thread_job_t *job = (thread_job_t *) arg;
+    zmp_error_t error;
+    zmp_pool_t *pool = zmp_pool_new (job->client, 0, &error);
+    msgpack_object items[300];
+    for (int index = 0; index < 300; index++)
+        items[index] = zmp_int (job->offset + index);
+    job->ok = pool != NULL;
+    for (int round = 0; round < 5 && job->ok; round++) {
+        zmp_results_t *results = zmp_pool_map (pool, "square", items, 300,
+                                               (size_t) (round + 1), &error);
+        job->ok = results != NULL;
+        for (int index = 0; job->ok && index < 300; index++) {
+            int64_t n = job->offset + index;
+            job->ok =
+                zmp_results_get (results, (size_t) index)->via.i64 == n * n;
+        }
+        zmp_results_destroy (&results);
+    }
+    zmp_pool_destroy (&pool);
+    return NULL;
+}
+
+static void
+test_pool_is_safe_from_many_threads (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    pthread_t threads[4];
+    thread_job_t jobs[4];
+    for (int index = 0; index < 4; index++) {
+        jobs[index] = (thread_job_t){ client, index * 1000, false };
+        pthread_create (&threads[index], NULL, s_thread_map, &jobs[index]);
+    }
+    for (int index = 0; index < 4; index++) {
+        pthread_join (threads[index], NULL);
+        assert_true (jobs[index].ok);
+    }
+    zmp_client_destroy (&client);
+}
+
+static void
+test_pool_close_refuses_work_and_join_needs_close (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
+    assert_int_equal (zmp_pool_join (pool, 0, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_USAGE);
+    zmp_pool_close (pool);
+    assert_null (
+        zmp_pool_apply_async (pool, "noop", NULL, NULL, NULL, NULL, &error));
+    assert_int_equal (error.kind, ZMP_ERR_USAGE);
+    assert_int_equal (zmp_pool_join (pool, 0, &error), 0);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+static void
+test_client_reports_an_unreachable_broker (void **state)
+{
+    (void) state;
+    zmp_error_t error;
+    int64_t started = s_now_ms ();
+    zmp_client_t *client =
+        zmp_client_connect ("tcp://127.0.0.1:1", 300, &error);
+    assert_null (client);
+    assert_int_equal (error.kind, ZMP_ERR_UNREACHABLE);
+    assert_non_null (strstr (error.message, "tcp://127.0.0.1:1"));
+    assert_true (s_now_ms () - started < testkit_ms (3000));
+}
+
+static void
+test_client_fails_pending_work_when_the_broker_dies (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    const char *fast[] = { "--quiet", "--heartbeat-ms",
+                           "100",     "--liveness",
+                           "3",       NULL };
+    pid_t broker = testkit_broker_start (endpoint, sizeof endpoint, fast);
+    assert_true (broker > 0);
+    const char *quiet[] = { "--quiet", NULL };
+    pid_t worker = testkit_worker_start (endpoint, 1, quiet);
+    assert_true (worker > 0);
+    zmp_error_t error;
+    zmp_client_t *client =
+        zmp_client_connect (endpoint, testkit_ms (5000), &error);
+    assert_non_null (client);
+    zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
+    msgpack_object ms = zmp_int (60000);
+    msgpack_object args = zmp_array (&ms, 1);
+    zmp_async_t *async =
+        zmp_pool_apply_async (pool, "sleep", &args, NULL, NULL, NULL, &error);
+    assert_non_null (async);
+    kill (broker, SIGKILL);
+    testkit_stop (broker);
+    //  Silent for 3 x 100 ms: the wait ends with an error, not a hang
+    assert_null (zmp_async_get (async, testkit_ms (5000), &error));
+    assert_int_equal (error.kind, ZMP_ERR_UNREACHABLE);
+    assert_null (
+        zmp_pool_apply_async (pool, "noop", NULL, NULL, NULL, NULL, &error));
+    assert_int_equal (error.kind, ZMP_ERR_UNREACHABLE);
+    zmp_async_destroy (&async);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+    assert_int_equal (testkit_stop_cleanly (worker), 0);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_pool_map_returns_results_in_order),
+        cmocka_unit_test (test_pool_starmap_finds_armstrong_numbers),
+        cmocka_unit_test (test_pool_imap_is_lazy_and_ordered),
+        cmocka_unit_test (test_pool_imap_unordered_returns_every_item_once),
+        cmocka_unit_test (
+            test_pool_apply_async_runs_callbacks_off_the_caller_thread),
+        cmocka_unit_test (test_pool_get_timeout_leaves_the_task_running),
+        cmocka_unit_test (
+            test_pool_errors_are_precise_and_the_pool_keeps_serving),
+        cmocka_unit_test (test_pool_processes_caps_tasks_running_at_once),
+        cmocka_unit_test (test_pool_terminate_cancels_only_that_pool),
+        cmocka_unit_test (test_pool_is_safe_from_many_threads),
+        cmocka_unit_test (test_pool_close_refuses_work_and_join_needs_close),
+        cmocka_unit_test (test_client_reports_an_unreachable_broker),
+        cmocka_unit_test (test_client_fails_pending_work_when_the_broker_dies),
+    };
+    int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);
+    return failed || s_teardown_failed ? 1 : 0;
+}

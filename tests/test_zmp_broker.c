@@ -1,0 +1,721 @@
+/*  test_zmp_broker - the broker, driven by hand-made peers
+
+    Each test runs a broker in a zactor on its own inproc endpoint and talks
+    to it with raw DEALER sockets that speak the wire protocol through
+    zmp_proto: nothing of the real client or worker is involved, so what is
+    tested is the broker's side of the contract alone.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "zmp_broker.h"
+
+#include "zmp_error.h"
+#include "zmp_proto.h"
+#include "zmp_testkit.h"
+#include "zmp_value.h"
+
+typedef struct {
+    zactor_t *broker;
+    char endpoint[64];
+    zlistx_t *sockets;  //  Every socket a test made, destroyed in teardown
+} fixture_t;
+
+static int s_fixture_number = 0;
+
+//  Start a broker (heartbeat_ms, liveness, prefetch) for one test.
+static int
+s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch)
+{
+    fixture_t *fixture = (fixture_t *) zmalloc (sizeof (fixture_t));
+    snprintf (fixture->endpoint, sizeof fixture->endpoint, "inproc://broker-%d",
+              ++s_fixture_number);
+    fixture->sockets = zlistx_new ();
+    zmp_broker_config_t config = { fixture->endpoint, heartbeat_ms, liveness,
+                                   prefetch,          NULL,         -1 };
+    zmp_error_t error;
+    zmp_broker_t *broker = zmp_broker_new (&config, &error);
+    if (broker)
+        fixture->broker = zactor_new (zmp_broker_actor, broker);
+    *state = fixture;
+    return broker ? 0 : -1;
+}
+
+static int
+s_up (void **state)
+{
+    return s_fixture_up (state, 1000, 5, 2);
+}
+
+static int
+s_up_no_prefetch (void **state)
+{
+    return s_fixture_up (state, 1000, 5, 0);
+}
+
+static int
+s_up_fast_heartbeat (void **state)
+{
+    return s_fixture_up (state, 50, 3, 2);
+}
+
+static int
+s_down (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *socket = (zsock_t *) zlistx_detach (fixture->sockets, NULL);
+    while (socket) {
+        zsock_destroy (&socket);
+        socket = (zsock_t *) zlistx_detach (fixture->sockets, NULL);
+    }
+    zlistx_destroy (&fixture->sockets);
+    zactor_destroy (&fixture->broker);
+    free (fixture);
+    return 0;
+}
+
+//  A DEALER connected to the broker, destroyed in teardown.
+static zsock_t *
+s_socket (fixture_t *fixture)
+{
+    zsock_t *socket = zsock_new_dealer (fixture->endpoint);
+    assert_non_null (socket);
+    zlistx_add_end (fixture->sockets, socket);
+    return socket;
+}
+
+//  The next message on socket within timeout_ms, or NULL.
+static zmsg_t *
+s_recv (zsock_t *socket, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (socket, NULL);
+    zmsg_t *msg = NULL;
+    if (zpoller_wait (poller, testkit_ms (timeout_ms)))
+        msg = zmsg_recv (socket);
+    zpoller_destroy (&poller);
+    return msg;
+}
+
+//  The next message that is not a HEARTBEAT, or NULL.
+static zmsg_t *
+s_recv_command (zsock_t *socket, int expected, int timeout_ms)
+{
+    while (true) {
+        zmsg_t *msg = s_recv (socket, timeout_ms);
+        if (!msg)
+            return NULL;
+        int command = zmp_proto_command (msg, NULL);
+        if (command != ZMP_PROTO_HEARTBEAT) {
+            if (command != expected)
+                fail_msg ("expected %s, got %s",
+                          zmp_proto_command_name (expected),
+                          zmp_proto_command_name (command));
+            return msg;
+        }
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_send (zsock_t *socket, zmsg_t **msg_p)
+{
+    assert_int_equal (zmsg_send (msg_p, socket), 0);
+}
+
+//  A peer that said HELLO and was welcomed; returns the WELCOME's slots.
+static zsock_t *
+s_peer (fixture_t *fixture, zmp_role_t role, uint32_t slots,
+        uint32_t *cluster_slots)
+{
+    zsock_t *socket = s_socket (fixture);
+    zmp_proto_hello_t hello;
+    memset (&hello, 0, sizeof hello);
+    hello.role = role;
+    hello.pid = 4242;
+    hello.slots = slots;
+    snprintf (hello.host, sizeof hello.host, "test-host");
+    snprintf (hello.name, sizeof hello.name,
+              role == ZMP_ROLE_WORKER ? "w" : "c");
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HELLO);
+    zframe_t *body = zmp_proto_encode_hello (&hello);
+    zmsg_append (msg, &body);
+    s_send (socket, &msg);
+    msg = s_recv_command (socket, ZMP_PROTO_WELCOME, 5000);
+    assert_non_null (msg);
+    zmp_proto_welcome_t welcome;
+    zmsg_first (msg);
+    assert_int_equal (
+        zmp_proto_decode_welcome (zmsg_next (msg), &welcome, NULL), 0);
+    if (cluster_slots)
+        *cluster_slots = welcome.slots;
+    zmsg_destroy (&msg);
+    return socket;
+}
+
+//  Submit count tasks of function with ids first_id... to pool.
+static void
+s_submit (zsock_t *client, uint64_t first_id, int count, const char *function,
+          uint32_t pool_id)
+{
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_SUBMIT);
+    for (int index = 0; index < count; index++) {
+        zmp_proto_task_t task = { first_id + (uint64_t) index, pool_id, 0, 0,
+                                  "" };
+        snprintf (task.function, sizeof task.function, "%s", function);
+        zframe_t *header = zmp_proto_encode_task (&task);
+        zframe_t *args = zmp_proto_encode_uint (task.task_id);
+        zmsg_append (msg, &header);
+        zmsg_append (msg, &args);
+    }
+    s_send (client, &msg);
+}
+
+//  One dispatched task as a worker sees it
+typedef struct {
+    zmp_proto_dispatch_t header;
+    uint64_t task_id;  //  The argument, which s_submit makes the task id
+} dispatched_t;
+
+//  Take one DISPATCH message; append its items to tasks. Returns how many.
+static int
+s_take_dispatch (zsock_t *worker, dispatched_t *tasks, int limit,
+                 int timeout_ms)
+{
+    zmsg_t *msg = s_recv_command (worker, ZMP_PROTO_DISPATCH, timeout_ms);
+    if (!msg)
+        return 0;
+    zmsg_first (msg);
+    int count = 0;
+    zframe_t *header = zmsg_next (msg);
+    while (header) {
+        zframe_t *args = zmsg_next (msg);
+        assert_non_null (args);
+        assert_true (count < limit);
+        assert_int_equal (
+            zmp_proto_decode_dispatch (header, &tasks[count].header, NULL), 0);
+        assert_int_equal (
+            zmp_proto_decode_uint (args, &tasks[count].task_id, NULL), 0);
+        count++;
+        header = zmsg_next (msg);
+    }
+    zmsg_destroy (&msg);
+    return count;
+}
+
+//  Reply DONE for tasks with status and the value frame "value".
+static void
+s_done (zsock_t *worker, const dispatched_t *tasks, int count, uint32_t status)
+{
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_DONE);
+    for (int index = 0; index < count; index++) {
+        zmp_proto_done_t done = { tasks[index].header.slot,
+                                  tasks[index].header.seq, status, 99 };
+        zframe_t *header = zmp_proto_encode_done (&done);
+        zframe_t *value = zmp_proto_encode_uint (tasks[index].header.seq);
+        zmsg_append (msg, &header);
+        zmsg_append (msg, &value);
+    }
+    s_send (worker, &msg);
+}
+
+//  Collect RESULT items until count arrived; ids and statuses out.
+static void
+s_take_results (zsock_t *client, int count, uint64_t *ids, uint32_t *statuses)
+{
+    int taken = 0;
+    while (taken < count) {
+        zmsg_t *msg = s_recv_command (client, ZMP_PROTO_RESULT, 5000);
+        assert_non_null (msg);
+        zmsg_first (msg);
+        for (zframe_t *header = zmsg_next (msg); header;
+             header = zmsg_next (msg)) {
+            zframe_t *value = zmsg_next (msg);
+            assert_non_null (value);
+            zmp_proto_result_t result;
+            assert_int_equal (zmp_proto_decode_result (header, &result, NULL),
+                              0);
+            assert_true (taken < count);
+            ids[taken] = result.task_id;
+            statuses[taken] = result.status;
+            taken++;
+        }
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+test_broker_welcomes_peers_with_cluster_slots (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    uint32_t slots = 99;
+    s_peer (fixture, ZMP_ROLE_CLIENT, 0, &slots);
+    assert_int_equal (slots, 0);
+    s_peer (fixture, ZMP_ROLE_WORKER, 3, &slots);
+    assert_int_equal (slots, 3);
+    s_peer (fixture, ZMP_ROLE_CLIENT, 0, &slots);
+    assert_int_equal (slots, 3);
+}
+
+static void
+test_broker_never_exceeds_slots_plus_prefetch (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 2, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 1, 50, "square", 0);
+    int finished = 0;
+    while (finished < 50) {
+        dispatched_t tasks[8];
+        int count = s_take_dispatch (worker, tasks, 8, 5000);
+        assert_true (count > 0);
+        //  Nothing more may come until we answer: the window is full
+        assert_true (count <= 4);
+        if (finished + count < 50 && count == 4) {
+            zmsg_t *extra = s_recv (worker, 50);
+            if (extra)
+                assert_int_equal (zmp_proto_command (extra, NULL),
+                                  ZMP_PROTO_HEARTBEAT);
+            zmsg_destroy (&extra);
+        }
+        s_done (worker, tasks, count, 0);
+        finished += count;
+    }
+    uint64_t ids[50];
+    uint32_t statuses[50];
+    s_take_results (client, 50, ids, statuses);
+    bool seen[51] = { false };
+    for (int index = 0; index < 50; index++) {
+        assert_true (ids[index] >= 1 && ids[index] <= 50);
+        assert_false (seen[ids[index]]);
+        seen[ids[index]] = true;
+        assert_int_equal (statuses[index], 0);
+    }
+}
+
+//  A status round trip: once it returns, the broker has handled all that
+//  socket sent before it.
+static void
+s_sync (zsock_t *client)
+{
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_STATUS);
+    zframe_t *id = zmp_proto_encode_uint (7);
+    zmsg_append (msg, &id);
+    s_send (client, &msg);
+    msg = s_recv_command (client, ZMP_PROTO_REPLY, 5000);
+    assert_non_null (msg);
+    zmsg_destroy (&msg);
+}
+
+static void
+test_broker_takes_turns_between_clients (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *greedy = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    zsock_t *modest = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (greedy, 1000, 100, "square", 0);
+    dispatched_t task;
+    assert_int_equal (s_take_dispatch (worker, &task, 1, 5000), 1);
+    s_submit (modest, 1, 3, "square", 0);
+    s_sync (modest);
+    //  One task at a time: the modest client's three tasks must come
+    //  within the next six, not after the greedy client's hundred
+    int modest_tasks = 0;
+    for (int turn = 0; turn < 6; turn++) {
+        s_done (worker, &task, 1, 0);
+        assert_int_equal (s_take_dispatch (worker, &task, 1, 5000), 1);
+        if (task.task_id < 1000)
+            modest_tasks++;
+    }
+    assert_int_equal (modest_tasks, 3);
+    s_done (worker, &task, 1, 0);
+    (void) greedy;
+}
+
+static void
+test_broker_caps_a_pool_at_its_processes (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 4, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    zmp_proto_pool_t pool = { 5, 1, false };
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_POOL);
+    zframe_t *id = zmp_proto_encode_uint (1);
+    zframe_t *body = zmp_proto_encode_pool (&pool);
+    zmsg_append (msg, &id);
+    zmsg_append (msg, &body);
+    s_send (client, &msg);
+    msg = s_recv_command (client, ZMP_PROTO_REPLY, 5000);
+    assert_non_null (msg);
+    zmsg_destroy (&msg);
+    s_submit (client, 1, 3, "square", 5);
+    for (int round = 0; round < 3; round++) {
+        dispatched_t tasks[8];
+        assert_int_equal (s_take_dispatch (worker, tasks, 8, 5000), 1);
+        zmsg_t *more = s_recv (worker, 50);
+        assert_true (!more
+                     || zmp_proto_command (more, NULL) == ZMP_PROTO_HEARTBEAT);
+        zmsg_destroy (&more);
+        s_done (worker, tasks, 1, 0);
+    }
+    uint64_t ids[3];
+    uint32_t statuses[3];
+    s_take_results (client, 3, ids, statuses);
+}
+
+static void
+test_broker_drops_stale_results (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 1, 1, "square", 0);
+    dispatched_t task;
+    assert_int_equal (s_take_dispatch (worker, &task, 1, 5000), 1);
+    dispatched_t stale = task;
+    stale.header.seq += 1000;  //  No such dispatch
+    s_done (worker, &stale, 1, 0);
+    stale.header.slot = 77;  //  No such window slot
+    s_done (worker, &stale, 1, 0);
+    s_done (worker, &task, 1, 0);
+    s_done (worker, &task, 1, 0);  //  The same result twice
+    uint64_t id;
+    uint32_t status;
+    s_take_results (client, 1, &id, &status);
+    assert_int_equal (id, 1);
+    zmsg_t *extra = s_recv (client, 200);
+    assert_true (!extra
+                 || zmp_proto_command (extra, NULL) == ZMP_PROTO_HEARTBEAT);
+    zmsg_destroy (&extra);
+}
+
+static void
+test_broker_reports_worker_lost_for_a_silent_worker (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 2, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 1, 2, "sleep", 0);
+    dispatched_t tasks[4];
+    assert_int_equal (s_take_dispatch (worker, tasks, 4, 5000), 2);
+    //  The worker goes silent; the client keeps talking
+    uint64_t ids[2];
+    uint32_t statuses[2];
+    int64_t deadline = zclock_mono () + testkit_ms (5000);
+    int taken = 0;
+    while (taken < 2 && zclock_mono () < deadline) {
+        zmsg_t *heartbeat = zmp_proto_new (ZMP_PROTO_HEARTBEAT);
+        s_send (client, &heartbeat);
+        zmsg_t *msg = s_recv (client, 50);
+        if (msg && zmp_proto_command (msg, NULL) == ZMP_PROTO_RESULT) {
+            zmsg_first (msg);
+            for (zframe_t *header = zmsg_next (msg); header;
+                 header = zmsg_next (msg)) {
+                zframe_t *value = zmsg_next (msg);
+                zmp_proto_result_t result;
+                assert_int_equal (
+                    zmp_proto_decode_result (header, &result, NULL), 0);
+                ids[taken] = result.task_id;
+                statuses[taken++] = result.status;
+                zmp_value_t *error = zmp_value_decode (
+                    zframe_data (value), zframe_size (value), NULL);
+                assert_non_null (error);
+                assert_non_null (
+                    zmp_map_get (zmp_value_get (error), "message"));
+                zmp_value_destroy (&error);
+            }
+        }
+        zmsg_destroy (&msg);
+    }
+    assert_int_equal (taken, 2);
+    assert_int_equal (statuses[0], ZMP_ERR_WORKER_LOST);
+    assert_int_equal (statuses[1], ZMP_ERR_WORKER_LOST);
+    assert_true (ids[0] + ids[1] == 3);
+}
+
+static void
+test_broker_aborts_running_tasks_of_a_client_that_left (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 1, 5, "sleep", 0);
+    dispatched_t task;
+    assert_int_equal (s_take_dispatch (worker, &task, 1, 5000), 1);
+    zmsg_t *bye = zmp_proto_new (ZMP_PROTO_BYE);
+    s_send (client, &bye);
+    zmsg_t *abort = s_recv_command (worker, ZMP_PROTO_ABORT, 5000);
+    assert_non_null (abort);
+    zmsg_first (abort);
+    uint32_t slot;
+    uint64_t seq;
+    assert_int_equal (
+        zmp_proto_decode_abort (zmsg_next (abort), &slot, &seq, NULL), 0);
+    assert_int_equal (slot, task.header.slot);
+    assert_int_equal (seq, task.header.seq);
+    zmsg_destroy (&abort);
+    //  The result of the aborted task is dropped, and the queued four are
+    //  gone: nothing more is dispatched
+    s_done (worker, &task, 1, ZMP_ERR_CANCELLED);
+    zmsg_t *more = s_recv (worker, 200);
+    assert_true (!more
+                 || zmp_proto_command (more, NULL) == ZMP_PROTO_HEARTBEAT);
+    zmsg_destroy (&more);
+}
+
+static void
+test_broker_cancel_stops_only_that_pool (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 1, 3, "sleep", 1);
+    dispatched_t task;
+    assert_int_equal (s_take_dispatch (worker, &task, 1, 5000), 1);
+    s_submit (client, 100, 1, "square", 2);
+    zmsg_t *cancel = zmp_proto_new (ZMP_PROTO_CANCEL);
+    zframe_t *body = zmp_proto_encode_cancel_pool (1);
+    zmsg_append (cancel, &body);
+    s_send (client, &cancel);
+    zmsg_t *abort = s_recv_command (worker, ZMP_PROTO_ABORT, 5000);
+    assert_non_null (abort);
+    zmsg_destroy (&abort);
+    s_done (worker, &task, 1, ZMP_ERR_CANCELLED);
+    //  Pool 2's task runs next; pool 1's queued tasks are gone
+    dispatched_t next;
+    assert_int_equal (s_take_dispatch (worker, &next, 1, 5000), 1);
+    s_done (worker, &next, 1, 0);
+    uint64_t id;
+    uint32_t status;
+    s_take_results (client, 1, &id, &status);
+    assert_int_equal (id, 100);
+    assert_int_equal (status, 0);
+}
+
+static void
+test_broker_answers_status_under_load (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 2, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    for (int batch = 0; batch < 10; batch++)
+        s_submit (client, 1 + (uint64_t) batch * 1000, 1000, "noop", 0);
+    //  The window is full (2 slots + 2 prefetch); nobody answers
+    dispatched_t tasks[8];
+    int dispatched = 0;
+    while (dispatched < 4)
+        dispatched +=
+            s_take_dispatch (worker, tasks + dispatched, 8 - dispatched, 5000);
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_STATUS);
+    zframe_t *id = zmp_proto_encode_uint (12345);
+    zmsg_append (msg, &id);
+    s_send (client, &msg);
+    msg = s_recv_command (client, ZMP_PROTO_REPLY, 2000);
+    assert_non_null (msg);
+    zmsg_first (msg);
+    uint64_t request_id;
+    assert_int_equal (
+        zmp_proto_decode_uint (zmsg_next (msg), &request_id, NULL), 0);
+    assert_int_equal (request_id, 12345);
+    zframe_t *body = zmsg_next (msg);
+    zmp_value_t *status =
+        zmp_value_decode (zframe_data (body), zframe_size (body), NULL);
+    assert_non_null (status);
+    const msgpack_object *map = zmp_value_get (status);
+    uint64_t queued = 0, slots = 0, submitted = 0;
+    zmp_uint_get (zmp_map_get (map, "queued"), UINT64_MAX, &queued);
+    zmp_uint_get (zmp_map_get (map, "slots"), UINT64_MAX, &slots);
+    zmp_uint_get (zmp_map_get (zmp_map_get (map, "counters"), "submitted"),
+                  UINT64_MAX, &submitted);
+    assert_int_equal (submitted, 10000);
+    assert_int_equal (queued, 10000 - 4);  //  Four went to the worker
+    (void) worker;
+    assert_int_equal (slots, 2);
+    const msgpack_object *workers = zmp_map_get (map, "workers");
+    assert_non_null (workers);
+    assert_int_equal (workers->via.array.size, 1);
+    const msgpack_object *first = &workers->via.array.ptr[0];
+    assert_true (zmp_str_is (zmp_map_get (first, "host"), "test-host"));
+    uint64_t busy = 0;
+    zmp_uint_get (zmp_map_get (first, "busy"), UINT64_MAX, &busy);
+    assert_int_equal (busy, 2);
+    zmp_value_destroy (&status);
+    zmsg_destroy (&msg);
+}
+
+static void
+test_broker_survives_hostile_input (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *stranger = s_socket (fixture);
+    //  Garbage header: an ERROR comes back
+    zstr_send (stranger, "GET / HTTP/1.1");
+    zmsg_t *msg = s_recv_command (stranger, ZMP_PROTO_ERROR, 5000);
+    assert_non_null (msg);
+    zmsg_first (msg);
+    zmp_error_t notice;
+    bool unknown_peer = true;
+    assert_int_equal (
+        zmp_proto_decode_notice (zmsg_next (msg), &notice, &unknown_peer, NULL),
+        0);
+    assert_int_equal (notice.kind, ZMP_ERR_PROTOCOL);
+    assert_false (unknown_peer);  //  The message was bad, not the peer
+    zmsg_destroy (&msg);
+    //  A newer protocol version: the ERROR names both versions
+    byte future[4] = { 'Z', 'P', 9, ZMP_PROTO_HELLO };
+    msg = zmsg_new ();
+    zmsg_addmem (msg, future, 4);
+    s_send (stranger, &msg);
+    msg = s_recv_command (stranger, ZMP_PROTO_ERROR, 5000);
+    zmsg_first (msg);
+    zmp_proto_decode_notice (zmsg_next (msg), &notice, NULL, NULL);
+    assert_non_null (strstr (notice.message, "version 9"));
+    zmsg_destroy (&msg);
+    //  Work before HELLO is refused, telling the sender to say HELLO
+    s_submit (stranger, 1, 1, "square", 0);
+    msg = s_recv_command (stranger, ZMP_PROTO_ERROR, 5000);
+    assert_non_null (msg);
+    zmsg_first (msg);
+    zmp_proto_decode_notice (zmsg_next (msg), &notice, &unknown_peer, NULL);
+    assert_true (unknown_peer);
+    zmsg_destroy (&msg);
+    //  A HELLO with a bad body is refused with the reason
+    msg = zmp_proto_new (ZMP_PROTO_HELLO);
+    zmsg_addstr (msg, "not msgpack \xc1");
+    s_send (stranger, &msg);
+    msg = s_recv_command (stranger, ZMP_PROTO_ERROR, 5000);
+    assert_non_null (msg);
+    zmsg_destroy (&msg);
+    //  A worker may not submit; a client may not send results
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    s_submit (worker, 1, 1, "square", 0);
+    msg = s_recv_command (worker, ZMP_PROTO_ERROR, 5000);
+    zmsg_first (msg);
+    zmp_proto_decode_notice (zmsg_next (msg), &notice, &unknown_peer, NULL);
+    assert_int_equal (notice.kind, ZMP_ERR_NOT_AUTHORIZED);
+    assert_false (unknown_peer);
+    zmsg_destroy (&msg);
+    //  A bad task header with a readable id: an error result for that id
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 77, 1, "no spaces allowed", 0);
+    uint64_t id;
+    uint32_t status;
+    s_take_results (client, 1, &id, &status);
+    assert_int_equal (id, 77);
+    assert_int_equal (status, ZMP_ERR_PROTOCOL);
+    //  And the broker still serves
+    s_submit (client, 78, 1, "square", 0);
+    dispatched_t task;
+    assert_int_equal (s_take_dispatch (worker, &task, 1, 5000), 1);
+    s_done (worker, &task, 1, 0);
+    s_take_results (client, 1, &id, &status);
+    assert_int_equal (id, 78);
+    assert_int_equal (status, 0);
+}
+
+static void
+test_broker_keeps_a_peer_whose_message_it_refused (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    //  A SUBMIT with no pairs, and a POOL without its body
+    zmsg_t *empty = zmp_proto_new (ZMP_PROTO_SUBMIT);
+    s_send (client, &empty);
+    zmsg_t *msg = s_recv_command (client, ZMP_PROTO_ERROR, 5000);
+    assert_non_null (msg);
+    zmsg_destroy (&msg);
+    zmsg_t *pool = zmp_proto_new (ZMP_PROTO_POOL);
+    zframe_t *id = zmp_proto_encode_uint (1);
+    zmsg_append (pool, &id);
+    s_send (client, &pool);
+    msg = s_recv_command (client, ZMP_PROTO_ERROR, 5000);
+    zmsg_destroy (&msg);
+    //  Still registered: its next task runs
+    s_submit (client, 5, 1, "square", 0);
+    dispatched_t task;
+    assert_int_equal (s_take_dispatch (worker, &task, 1, 5000), 1);
+    s_done (worker, &task, 1, 0);
+    uint64_t task_id;
+    uint32_t status;
+    s_take_results (client, 1, &task_id, &status);
+    assert_int_equal (task_id, 5);
+}
+
+static void
+test_broker_forgets_a_peer_after_bye (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    //  Goodbye, then work in the same breath: refused, nothing queued
+    zmsg_t *bye = zmp_proto_new (ZMP_PROTO_BYE);
+    s_send (client, &bye);
+    s_submit (client, 1, 10, "square", 0);
+    zmsg_t *msg = s_recv_command (client, ZMP_PROTO_ERROR, 5000);
+    assert_non_null (msg);
+    zmsg_first (msg);
+    zmp_error_t notice;
+    bool unknown_peer = false;
+    zmp_proto_decode_notice (zmsg_next (msg), &notice, &unknown_peer, NULL);
+    assert_true (unknown_peer);
+    zmsg_destroy (&msg);
+    zsock_t *observer = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    msg = zmp_proto_new (ZMP_PROTO_STATUS);
+    zframe_t *id = zmp_proto_encode_uint (1);
+    zmsg_append (msg, &id);
+    s_send (observer, &msg);
+    msg = s_recv_command (observer, ZMP_PROTO_REPLY, 5000);
+    zmsg_first (msg);
+    zmsg_next (msg);
+    zframe_t *body = zmsg_next (msg);
+    zmp_value_t *status =
+        zmp_value_decode (zframe_data (body), zframe_size (body), NULL);
+    uint64_t queued = 99;
+    zmp_uint_get (zmp_map_get (zmp_value_get (status), "queued"), UINT64_MAX,
+                  &queued);
+    assert_int_equal (queued, 0);
+    const msgpack_object *clients =
+        zmp_map_get (zmp_value_get (status), "clients");
+    assert_int_equal (clients->via.array.size, 1);  //  The observer only
+    zmp_value_destroy (&status);
+    zmsg_destroy (&msg);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (
+            test_broker_welcomes_peers_with_cluster_slots, s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_never_exceeds_slots_plus_prefetch, s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_takes_turns_between_clients, s_up_no_prefetch, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_caps_a_pool_at_its_processes, s_up, s_down),
+        cmocka_unit_test_setup_teardown (test_broker_drops_stale_results, s_up,
+                                         s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_reports_worker_lost_for_a_silent_worker,
+            s_up_fast_heartbeat, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_aborts_running_tasks_of_a_client_that_left,
+            s_up_no_prefetch, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_cancel_stops_only_that_pool, s_up_no_prefetch, s_down),
+        cmocka_unit_test_setup_teardown (test_broker_answers_status_under_load,
+                                         s_up, s_down),
+        cmocka_unit_test_setup_teardown (test_broker_survives_hostile_input,
+                                         s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_keeps_a_peer_whose_message_it_refused, s_up, s_down),
+        cmocka_unit_test_setup_teardown (test_broker_forgets_a_peer_after_bye,
+                                         s_up, s_down),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,186 @@
+/*  test_zmp_spawner - the process that forks task processes for the agent
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "zmp_spawner.h"
+
+#include "zmp_testkit.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+//  A child that echoes bytes: 'x' makes it die by SIGSEGV, 'b' makes it
+//  burn CPU for a while first; end of file makes it exit with code 7.
+static int
+s_echo_child (int fd, uint32_t slot, void *arg)
+{
+    (void) slot;
+    (void) arg;
+    char byte;
+    while (read (fd, &byte, 1) == 1) {
+        if (byte == 'x') {
+            signal (SIGSEGV, SIG_DFL);
+            raise (SIGSEGV);
+        }
+        if (byte == 'b') {
+            volatile uint64_t sum = 0;
+            for (uint64_t n = 0; n < 200000000; n++)
+                sum += n;
+        }
+        if (write (fd, &byte, 1) != 1)
+            break;
+    }
+    return 7;
+}
+
+//  The next event, waiting up to a few seconds.
+static void
+s_event (zmp_spawner_t *spawner, zmp_spawn_event_t *event)
+{
+    zmp_error_t error;
+    int rc = zmp_spawner_recv (spawner, event, testkit_ms (5000), &error);
+    if (rc)
+        fail_msg ("no event from the spawner: %s", error.message);
+}
+
+static void
+test_spawner_starts_a_child_with_its_socket (void **state)
+{
+    (void) state;
+    zmp_error_t error;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_echo_child, NULL, &error);
+    assert_non_null (spawner);
+    assert_int_equal (zmp_spawner_spawn (spawner, 3), 0);
+    zmp_spawn_event_t event;
+    s_event (spawner, &event);
+    assert_int_equal (event.kind, ZMP_SPAWN_STARTED);
+    assert_int_equal (event.slot, 3);
+    assert_true (event.pid > 0);
+    assert_true (event.fd >= 0);
+    char byte = 'a';
+    assert_int_equal (write (event.fd, &byte, 1), 1);
+    byte = 0;
+    assert_int_equal (read (event.fd, &byte, 1), 1);
+    assert_int_equal (byte, 'a');
+    close (event.fd);
+    zmp_spawner_destroy (&spawner);
+    assert_null (spawner);
+}
+
+static void
+test_spawner_reports_exit_code (void **state)
+{
+    (void) state;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_echo_child, NULL, NULL);
+    assert_non_null (spawner);
+    zmp_spawner_spawn (spawner, 0);
+    zmp_spawn_event_t started, exited;
+    s_event (spawner, &started);
+    close (started.fd);  //  End of file: the child returns 7
+    s_event (spawner, &exited);
+    assert_int_equal (exited.kind, ZMP_SPAWN_EXITED);
+    assert_int_equal (exited.pid, started.pid);
+    assert_true (WIFEXITED (exited.status));
+    assert_int_equal (WEXITSTATUS (exited.status), 7);
+    zmp_spawner_destroy (&spawner);
+}
+
+static void
+test_spawner_reports_crash_signal_and_cpu_time (void **state)
+{
+    (void) state;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_echo_child, NULL, NULL);
+    assert_non_null (spawner);
+    zmp_spawner_spawn (spawner, 1);
+    zmp_spawn_event_t started, exited;
+    s_event (spawner, &started);
+    assert_int_equal (write (started.fd, "bx", 2), 2);
+    s_event (spawner, &exited);
+    assert_int_equal (exited.kind, ZMP_SPAWN_EXITED);
+    assert_int_equal (exited.slot, 1);
+    assert_int_equal (exited.pid, started.pid);
+    assert_true (WIFSIGNALED (exited.status));
+    assert_int_equal (WTERMSIG (exited.status), SIGSEGV);
+    assert_true (exited.usage.ru_utime.tv_sec > 0
+                 || exited.usage.ru_utime.tv_usec > 0);
+    close (started.fd);
+    zmp_spawner_destroy (&spawner);
+}
+
+static void
+test_spawner_destroy_ends_every_child (void **state)
+{
+    (void) state;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_echo_child, NULL, NULL);
+    assert_non_null (spawner);
+    pid_t pids[3];
+    int fds[3];
+    for (uint32_t slot = 0; slot < 3; slot++)
+        zmp_spawner_spawn (spawner, slot);
+    for (int index = 0; index < 3; index++) {
+        zmp_spawn_event_t event;
+        s_event (spawner, &event);
+        assert_int_equal (event.kind, ZMP_SPAWN_STARTED);
+        pids[index] = event.pid;
+        fds[index] = event.fd;
+    }
+    pid_t spawner_pid = zmp_spawner_pid (spawner);
+    zmp_spawner_destroy (&spawner);
+    //  The spawner reaped them before it exited, and we reaped it
+    for (int index = 0; index < 3; index++) {
+        assert_int_equal (kill (pids[index], 0), -1);
+        assert_int_equal (errno, ESRCH);
+        close (fds[index]);
+    }
+    assert_int_equal (kill (spawner_pid, 0), -1);
+}
+
+static void
+test_spawner_recv_times_out_when_idle (void **state)
+{
+    (void) state;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_echo_child, NULL, NULL);
+    assert_non_null (spawner);
+    zmp_spawn_event_t event;
+    zmp_error_t error;
+    assert_int_equal (zmp_spawner_recv (spawner, &event, 10, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_WAIT_TIMEOUT);
+    zmp_spawner_destroy (&spawner);
+}
+
+static void
+test_spawner_gone_is_reported (void **state)
+{
+    (void) state;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_echo_child, NULL, NULL);
+    assert_non_null (spawner);
+    kill (zmp_spawner_pid (spawner), SIGKILL);
+    zmp_spawn_event_t event;
+    zmp_error_t error;
+    int rc = zmp_spawner_recv (spawner, &event, testkit_ms (5000), &error);
+    assert_int_equal (rc, -1);
+    assert_int_equal (error.kind, ZMP_ERR_SYSTEM);
+    assert_non_null (strstr (error.message, "gone"));
+    zmp_spawner_destroy (&spawner);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_spawner_starts_a_child_with_its_socket),
+        cmocka_unit_test (test_spawner_reports_exit_code),
+        cmocka_unit_test (test_spawner_reports_crash_signal_and_cpu_time),
+        cmocka_unit_test (test_spawner_destroy_ends_every_child),
+        cmocka_unit_test (test_spawner_recv_times_out_when_idle),
+        cmocka_unit_test (test_spawner_gone_is_reported),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
