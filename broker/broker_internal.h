@@ -54,7 +54,8 @@ struct broker_peer {
     int64_t seen_at;          //  zclock_mono () ms of its last message
     int64_t sent_at;          //  zclock_mono () ms of our last send
     int64_t joined_at;        //  zclock_mono () ms of its HELLO
-    zmsg_t *outgoing;         //  Owned: DISPATCH or RESULT being built
+    zmsg_t *outgoing;         //  Owned: the batch being built (DISPATCH,
+                              //  RESULT or ABORT)
     zlistx_t *backlog;        //  Owned zmsg_t * the socket refused
     bool gone;                //  Left; reaped at the end of the turn
     void *handle;             //  In the worker or client list

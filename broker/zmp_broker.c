@@ -1,11 +1,13 @@
 /*  zmp_broker - the broker
 
     The loop: poll the ROUTER (and the actor pipe), take up to a batch of
-    messages, dispatch what can be dispatched, then send every peer the one
-    message gathered for it this turn (DISPATCH or RESULT, many items each),
-    then run the heartbeat tick when due. Batching falls out of the loop:
-    under load a turn sees many messages and sends few; idle, each message
-    is answered in its own turn.
+    messages, dispatch what can be dispatched, then send every peer what was
+    gathered for it this turn: usually one message (DISPATCH or RESULT, many
+    items each); more when a batch reached 8192 items, the command changed
+    (an ABORT among DISPATCHes) or a reply had to keep its place in line.
+    Then the heartbeat tick when due. Batching falls out of the loop: under
+    load a turn sees many messages and sends few; idle, each message is
+    answered in its own turn.
 
     Sends never block: the socket has a zero send timeout and
     ZMQ_ROUTER_MANDATORY, so a message for a peer that vanished fails with

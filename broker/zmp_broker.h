@@ -34,8 +34,10 @@ typedef struct {
 #define ZMP_BROKER_LIVENESS     5
 #define ZMP_BROKER_PREFETCH     2
 
-//  Bind the broker's socket. Returns NULL with kind system if the endpoint
-//  cannot be bound (the message names it and the reason).
+//  Bind the broker's socket. Returns NULL with kind usage if heartbeat_ms
+//  or liveness is outside ZMP_PROTO_HEARTBEAT_MIN..MAX or
+//  ZMP_PROTO_LIVENESS_MIN..MAX, or with kind system if the endpoint cannot
+//  be bound (the message names it and the reason).
 zmp_broker_t *zmp_broker_new (const zmp_broker_config_t *config,
                               zmp_error_t *error);
 

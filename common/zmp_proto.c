@@ -675,6 +675,8 @@ zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
         else if (unknown && unknown_peer)
             *unknown_peer = unknown->via.boolean;
     }
+    if (reader.failed && unknown_peer)
+        *unknown_peer = false;  //  A refused body says nothing
     return s_reader_close (&reader);
 }
 

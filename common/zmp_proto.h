@@ -172,8 +172,9 @@ zframe_t *zmp_proto_encode_result (const zmp_proto_result_t *result);
 zframe_t *zmp_proto_encode_pool (const zmp_proto_pool_t *pool);
 zframe_t *zmp_proto_encode_abort (uint32_t slot, uint64_t seq);
 zframe_t *zmp_proto_encode_uint (uint64_t value);
-//  An ERROR or BYE body: {"kind": n, "message": str, "unknown_peer":
-//  bool}; kind 0 for BYE. message is cut at ZMP_PROTO_MESSAGE_MAX bytes.
+//  An ERROR or BYE body: {"kind": n, "message": str}, with "unknown_peer":
+//  true added when unknown_peer; kind 0 for BYE. message is cut at
+//  ZMP_PROTO_MESSAGE_MAX bytes.
 zframe_t *zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message,
                                    bool unknown_peer);
 //  A CANCEL body for a whole pool: {"pool": id}.
@@ -203,7 +204,7 @@ int zmp_proto_decode_uint (zframe_t *frame, uint64_t *value,
                            zmp_error_t *error);
 //  An ERROR or BYE body into notice (kind from the body; message copied,
 //  cut to fit); *unknown_peer (may be NULL) says if the sender must say
-//  HELLO again.
+//  HELLO again, and is false whenever the body is refused.
 int zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
                              bool *unknown_peer, zmp_error_t *error);
 //  A CANCEL body: sets *pool_id.

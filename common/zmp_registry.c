@@ -173,18 +173,17 @@ zmp_registry_load (zmp_registry_t *self, const char *path, zmp_error_t *error)
     return 0;  //  The handle is never closed: its functions stay in use
 }
 
-//  Check that the bytes from offset on hold exactly one msgpack value.
+//  Check that the bytes from offset on hold exactly one msgpack value, as
+//  every receiver will check it; says why not in cause.
 static bool
-s_one_value (const msgpack_sbuffer *buffer, size_t offset)
+s_one_value (const msgpack_sbuffer *buffer, size_t offset, zmp_error_t *cause)
 {
-    if (buffer->size <= offset)
+    if (buffer->size <= offset) {
+        zmp_error_set (cause, ZMP_ERR_TASK, "no value");
         return false;
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    int rc = zmp_value_unpack (&unpacked, buffer->data + offset,
-                               buffer->size - offset, NULL);
-    msgpack_unpacked_destroy (&unpacked);
-    return rc == 0;
+    }
+    return zmp_value_check (buffer->data + offset, buffer->size - offset, cause)
+           == 0;
 }
 
 //  Run fn once on args; append its result to buffer or fill task->error.
@@ -200,13 +199,15 @@ s_run_one (zmp_task_t *task, zmp_task_fn *fn, const msgpack_object *args,
     msgpack_packer packer;
     msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
     int rc = fn (task, args, &packer);
-    if (rc == 0 && !task->failed && s_one_value (buffer, before))
+    zmp_error_t cause;
+    if (rc == 0 && !task->failed && s_one_value (buffer, before, &cause))
         return 0;
     buffer->size = before;  //  Forget whatever a failing function packed
     if (!task->failed) {
         if (rc == 0)
-            zmp_task_fail (task, "%s did not pack exactly one result value",
-                           task->function);
+            zmp_task_fail (task,
+                           "%s did not pack exactly one result value (%s)",
+                           task->function, cause.message);
         else
             zmp_task_fail (task, "%s failed without saying why",
                            task->function);
@@ -246,6 +247,16 @@ zmp_registry_call (zmp_registry_t *self, zmp_task_t *task,
                 rc = s_run_one (task, fn, &args->via.array.ptr[index], result);
                 if (rc)
                     task->error.index = index;
+            }
+            //  Each result passed alone; in the chunk's array they nest one
+            //  level deeper, which the receiver checks too
+            zmp_error_t cause;
+            if (rc == 0 && !s_one_value (result, before, &cause)) {
+                zmp_task_fail (task,
+                               "the results of %s, gathered in a chunk, "
+                               "are not one valid value (%s)",
+                               task->function, cause.message);
+                rc = -1;
             }
         }
     } else

@@ -34,8 +34,10 @@ int zmp_value_check (const void *data, size_t size, zmp_error_t *error);
 
 //  Decode exactly one msgpack value from data into unpacked (initialised by
 //  the caller, destroyed by the caller). Strings in the result point into
-//  data. Returns 0, or -1 with kind protocol and what is wrong: "empty",
-//  "truncated", "malformed", "trailing bytes", "too large".
+//  data. Returns 0, or -1 with kind protocol and what is wrong: an empty
+//  frame, a truncated or malformed value, one that nests deeper than
+//  ZMP_VALUE_DEPTH_MAX or declares more items than bytes remain, or
+//  trailing bytes after it.
 int zmp_value_unpack (msgpack_unpacked *unpacked, const void *data, size_t size,
                       zmp_error_t *error);
 

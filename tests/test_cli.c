@@ -319,6 +319,8 @@ test_cli_map_runs_on_a_local_cluster_and_leaves_nothing (void **state)
     testkit_setenv ("ZMPOOL_BROKER", NULL);
     assert_int_equal (run.status, 0);
     assert_string_equal (run.out, "9\n16\n");
+    //  The user asked for a broker: say that this is not it
+    assert_non_null (strstr (run.err, "running on a local cluster"));
     s_run_free (&run);
     assert_int_equal (s_stray_children (), 0);
 

@@ -33,23 +33,6 @@ static const s_kind_row_t s_kind_rows[] = {
 
 #define S_KIND_ROWS (sizeof s_kind_rows / sizeof s_kind_rows[0])
 
-static msgpack_object
-s_map (msgpack_object_kv *pairs, uint32_t count)
-{
-    msgpack_object object;
-    object.type = MSGPACK_OBJECT_MAP;
-    object.via.map.ptr = pairs;
-    object.via.map.size = count;
-    return object;
-}
-
-static msgpack_object_kv
-s_pair (const char *key, msgpack_object value)
-{
-    msgpack_object_kv pair = { zmp_str (key), value };
-    return pair;
-}
-
 //  An error with every field set, as a worker reports a crash.
 static void
 s_crash (zmp_error_t *error)
@@ -323,11 +306,14 @@ test_error_unpack_ignores_fields_of_the_wrong_type (void **state)
 {
     (void) state;
     msgpack_object_kv pairs[] = {
-        s_pair ("message", zmp_int (5)),      s_pair ("host", zmp_bool (true)),
-        s_pair ("pid", zmp_str ("4242")),     s_pair ("signal", zmp_int (200)),
-        s_pair ("code", zmp_int (1LL << 40)), s_pair ("index", zmp_int (-3)),
+        zmp_pair ("message", zmp_int (5)),
+        zmp_pair ("host", zmp_bool (true)),
+        zmp_pair ("pid", zmp_str ("4242")),
+        zmp_pair ("signal", zmp_int (200)),
+        zmp_pair ("code", zmp_int (1LL << 40)),
+        zmp_pair ("index", zmp_int (-3)),
     };
-    msgpack_object map = s_map (pairs, 6);
+    msgpack_object map = zmp_map (pairs, 6);
     zmp_error_t error;
     zmp_error_unpack (&error, ZMP_ERR_TASK, &map);
     assert_int_equal (error.kind, ZMP_ERR_TASK);
@@ -349,11 +335,11 @@ test_error_unpack_ignores_unknown_and_non_string_keys (void **state)
     (void) state;
     msgpack_object_kv pairs[] = {
         { zmp_int (1), zmp_str ("not a key") },
-        s_pair ("colour", zmp_str ("blue")),
-        s_pair ("message", zmp_str ("boom")),
-        s_pair ("pid", zmp_int (12)),
+        zmp_pair ("colour", zmp_str ("blue")),
+        zmp_pair ("message", zmp_str ("boom")),
+        zmp_pair ("pid", zmp_int (12)),
     };
-    msgpack_object map = s_map (pairs, 4);
+    msgpack_object map = zmp_map (pairs, 4);
     zmp_error_t error;
     zmp_error_unpack (&error, ZMP_ERR_TASK, &map);
     assert_int_equal (error.kind, ZMP_ERR_TASK);
@@ -365,8 +351,8 @@ static void
 test_error_unpack_of_an_invalid_kind_gives_protocol (void **state)
 {
     (void) state;
-    msgpack_object_kv pairs[] = { s_pair ("message", zmp_str ("boom")) };
-    msgpack_object map = s_map (pairs, 1);
+    msgpack_object_kv pairs[] = { zmp_pair ("message", zmp_str ("boom")) };
+    msgpack_object map = zmp_map (pairs, 1);
     zmp_error_t error;
     zmp_error_unpack (&error, (zmp_error_kind_t) 99, &map);
     assert_int_equal (error.kind, ZMP_ERR_PROTOCOL);
@@ -380,9 +366,9 @@ test_error_unpack_cuts_long_strings (void **state)
     char long_text[ZMP_ERROR_MESSAGE_MAX + ZMP_ERROR_HOST_MAX];
     memset (long_text, 'y', sizeof long_text - 1);
     long_text[sizeof long_text - 1] = 0;
-    msgpack_object_kv pairs[] = { s_pair ("message", zmp_str (long_text)),
-                                  s_pair ("host", zmp_str (long_text)) };
-    msgpack_object map = s_map (pairs, 2);
+    msgpack_object_kv pairs[] = { zmp_pair ("message", zmp_str (long_text)),
+                                  zmp_pair ("host", zmp_str (long_text)) };
+    msgpack_object map = zmp_map (pairs, 2);
     zmp_error_t error;
     zmp_error_unpack (&error, ZMP_ERR_TASK, &map);
     assert_int_equal (strlen (error.message), ZMP_ERROR_MESSAGE_MAX - 1);

@@ -96,16 +96,6 @@ s_nested_arrays (int n)
 }
 
 static msgpack_object
-s_map (msgpack_object_kv *pairs, uint32_t count)
-{
-    msgpack_object object;
-    object.type = MSGPACK_OBJECT_MAP;
-    object.via.map.ptr = pairs;
-    object.via.map.size = count;
-    return object;
-}
-
-static msgpack_object
 s_bin (const char *data, uint32_t size)
 {
     msgpack_object object;
@@ -297,7 +287,7 @@ test_json_map_keys_that_are_not_strings_print_as_json_text (void **state)
                                   { zmp_double (0.25), zmp_nil () },
                                   { zmp_bool (true), zmp_int (-2) },
                                   { zmp_str ("s"), zmp_int (3) } };
-    msgpack_object map = s_map (pairs, 4);
+    msgpack_object map = zmp_map (pairs, 4);
     s_assert_prints (&map, "{\"1\":\"1\",\"0.25\":null,\"true\":-2,\"s\":3}");
 }
 

@@ -54,34 +54,6 @@ s_frame_cut (zframe_t *frame, size_t cut)
     return zframe_new (zframe_data (frame), zframe_size (frame) - cut);
 }
 
-//  A map object over pairs (borrowed).
-static msgpack_object
-s_map (msgpack_object_kv *pairs, uint32_t count)
-{
-    msgpack_object object;
-    object.type = MSGPACK_OBJECT_MAP;
-    object.via.map.ptr = pairs;
-    object.via.map.size = count;
-    return object;
-}
-
-static msgpack_object_kv
-s_pair (const char *key, msgpack_object value)
-{
-    msgpack_object_kv pair = { zmp_str (key), value };
-    return pair;
-}
-
-//  A positive integer object, for values above INT64_MAX too.
-static msgpack_object
-s_uint (uint64_t value)
-{
-    msgpack_object object;
-    object.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-    object.via.u64 = value;
-    return object;
-}
-
 //  A message of one header frame holding size bytes of data.
 static zmsg_t *
 s_header_msg (const char *data, size_t size)
@@ -105,12 +77,12 @@ s_assert_protocol_error (const zmp_error_t *error, const char *reason)
 static void
 s_worker_hello_pairs (msgpack_object_kv pairs[6])
 {
-    pairs[0] = s_pair ("role", zmp_str ("worker"));
-    pairs[1] = s_pair ("host", zmp_str ("node-1"));
-    pairs[2] = s_pair ("pid", zmp_int (4242));
-    pairs[3] = s_pair ("name", zmp_str ("w1"));
-    pairs[4] = s_pair ("cores", zmp_int (8));
-    pairs[5] = s_pair ("slots", zmp_int (4));
+    pairs[0] = zmp_pair ("role", zmp_str ("worker"));
+    pairs[1] = zmp_pair ("host", zmp_str ("node-1"));
+    pairs[2] = zmp_pair ("pid", zmp_int (4242));
+    pairs[3] = zmp_pair ("name", zmp_str ("w1"));
+    pairs[4] = zmp_pair ("cores", zmp_int (8));
+    pairs[5] = zmp_pair ("slots", zmp_int (4));
 }
 
 
@@ -757,6 +729,33 @@ test_proto_notice_round_trips (void **state)
 }
 
 static void
+test_proto_notice_refused_says_nothing_of_the_peer (void **state)
+{
+    (void) state;
+    //  unknown_peer true, but kind out of range: the body is refused
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 3);
+    msgpack_pack_str_with_body (&packer, "unknown_peer", 12);
+    msgpack_pack_true (&packer);
+    msgpack_pack_str_with_body (&packer, "kind", 4);
+    msgpack_pack_uint32 (&packer, 999);
+    msgpack_pack_str_with_body (&packer, "message", 7);
+    msgpack_pack_str_with_body (&packer, "x", 1);
+    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    msgpack_sbuffer_destroy (&buffer);
+    zmp_error_t notice, error;
+    bool unknown_peer = true;
+    assert_int_equal (
+        zmp_proto_decode_notice (frame, &notice, &unknown_peer, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_PROTOCOL);
+    assert_false (unknown_peer);
+    zframe_destroy (&frame);
+}
+
+static void
 test_proto_notice_round_trips_unknown_peer (void **state)
 {
     (void) state;
@@ -886,17 +885,17 @@ test_proto_decoders_ignore_unknown_map_keys (void **state)
     (void) state;
     msgpack_object_kv pairs[7];
     s_worker_hello_pairs (pairs);
-    pairs[6] = s_pair ("colour", zmp_str ("blue"));
-    zframe_t *frame = s_frame (s_map (pairs, 7));
+    pairs[6] = zmp_pair ("colour", zmp_str ("blue"));
+    zframe_t *frame = s_frame (zmp_map (pairs, 7));
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), 0);
     assert_int_equal (hello.slots, 4);
     zframe_destroy (&frame);
 
-    msgpack_object_kv cancel[] = { s_pair ("future", zmp_nil ()),
-                                   s_pair ("pool", zmp_int (8)) };
-    frame = s_frame (s_map (cancel, 2));
+    msgpack_object_kv cancel[] = { zmp_pair ("future", zmp_nil ()),
+                                   zmp_pair ("pool", zmp_int (8)) };
+    frame = s_frame (zmp_map (cancel, 2));
     uint32_t pool_id = 0;
     assert_int_equal (zmp_proto_decode_cancel (frame, &pool_id, &error), 0);
     assert_int_equal (pool_id, 8);
@@ -984,7 +983,7 @@ test_proto_decoders_reject_the_wrong_top_level_type (void **state)
     (void) state;
     msgpack_object items[] = { zmp_int (1), zmp_int (2), zmp_int (3),
                                zmp_int (4), zmp_int (5), zmp_int (6) };
-    msgpack_object_kv pairs[] = { s_pair ("pool", zmp_int (1)) };
+    msgpack_object_kv pairs[] = { zmp_pair ("pool", zmp_int (1)) };
     for (size_t index = 0; index < S_DECODERS; index++) {
         const s_decoder_t *decoder = &s_decoders[index];
         zframe_t *frame;
@@ -992,13 +991,13 @@ test_proto_decoders_reject_the_wrong_top_level_type (void **state)
             frame = s_frame (zmp_array (items, 6));
             s_assert_refuses (decoder, &frame, "the body must be a map");
         } else if (decoder->body == MSGPACK_OBJECT_ARRAY) {
-            frame = s_frame (s_map (pairs, 1));
+            frame = s_frame (zmp_map (pairs, 1));
             s_assert_refuses (decoder, &frame, "the body must be an array");
         } else {
             frame = s_frame (zmp_str ("12"));
             s_assert_refuses (decoder, &frame,
                               "the body must be an unsigned integer");
-            frame = s_frame (s_map (pairs, 1));
+            frame = s_frame (zmp_map (pairs, 1));
             s_assert_refuses (decoder, &frame,
                               "the body must be an unsigned integer");
         }
@@ -1076,7 +1075,7 @@ test_proto_decode_hello_rejects_a_worker_without_slots (void **state)
     (void) state;
     msgpack_object_kv pairs[6];
     s_worker_hello_pairs (pairs);
-    zframe_t *frame = s_frame (s_map (pairs, 5));  //  Drops slots
+    zframe_t *frame = s_frame (zmp_map (pairs, 5));  //  Drops slots
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
@@ -1091,7 +1090,7 @@ test_proto_decode_hello_rejects_zero_slots (void **state)
     msgpack_object_kv pairs[6];
     s_worker_hello_pairs (pairs);
     pairs[5].val = zmp_int (0);
-    zframe_t *frame = s_frame (s_map (pairs, 6));
+    zframe_t *frame = s_frame (zmp_map (pairs, 6));
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
@@ -1106,7 +1105,7 @@ test_proto_decode_hello_rejects_slots_over_the_max (void **state)
     msgpack_object_kv pairs[6];
     s_worker_hello_pairs (pairs);
     pairs[5].val = zmp_int (ZMP_PROTO_SLOTS_MAX + 1);
-    zframe_t *frame = s_frame (s_map (pairs, 6));
+    zframe_t *frame = s_frame (zmp_map (pairs, 6));
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
@@ -1115,14 +1114,14 @@ test_proto_decode_hello_rejects_slots_over_the_max (void **state)
     zframe_destroy (&frame);
 
     pairs[5].val = zmp_int (-4);
-    frame = s_frame (s_map (pairs, 6));
+    frame = s_frame (zmp_map (pairs, 6));
     zmp_error_clear (&error);
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
     s_assert_protocol_error (&error, "HELLO: slots must be");
     zframe_destroy (&frame);
 
     pairs[5].val = zmp_str ("4");
-    frame = s_frame (s_map (pairs, 6));
+    frame = s_frame (zmp_map (pairs, 6));
     zmp_error_clear (&error);
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
     s_assert_protocol_error (&error, "HELLO: slots must be");
@@ -1136,7 +1135,7 @@ test_proto_decode_hello_rejects_an_unknown_role (void **state)
     msgpack_object_kv pairs[6];
     s_worker_hello_pairs (pairs);
     pairs[0].val = zmp_str ("king");
-    zframe_t *frame = s_frame (s_map (pairs, 6));
+    zframe_t *frame = s_frame (zmp_map (pairs, 6));
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
@@ -1144,13 +1143,13 @@ test_proto_decode_hello_rejects_an_unknown_role (void **state)
     zframe_destroy (&frame);
 
     pairs[0].val = zmp_int (2);
-    frame = s_frame (s_map (pairs, 6));
+    frame = s_frame (zmp_map (pairs, 6));
     zmp_error_clear (&error);
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
     s_assert_protocol_error (&error, "HELLO: role must be");
     zframe_destroy (&frame);
 
-    frame = s_frame (s_map (pairs + 1, 5));  //  No role at all
+    frame = s_frame (zmp_map (pairs + 1, 5));  //  No role at all
     zmp_error_clear (&error);
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
     s_assert_protocol_error (&error, "HELLO: role must be");
@@ -1167,7 +1166,7 @@ test_proto_decode_hello_rejects_a_host_over_255_bytes (void **state)
     msgpack_object_kv pairs[6];
     s_worker_hello_pairs (pairs);
     pairs[1].val = zmp_str (host);
-    zframe_t *frame = s_frame (s_map (pairs, 6));
+    zframe_t *frame = s_frame (zmp_map (pairs, 6));
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
@@ -1177,7 +1176,7 @@ test_proto_decode_hello_rejects_a_host_over_255_bytes (void **state)
 
     host[ZMP_PROTO_HOST_MAX] = 0;  //  255 bytes is fine
     pairs[1].val = zmp_str (host);
-    frame = s_frame (s_map (pairs, 6));
+    frame = s_frame (zmp_map (pairs, 6));
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), 0);
     assert_string_equal (hello.host, host);
     zframe_destroy (&frame);
@@ -1190,7 +1189,7 @@ test_proto_decode_hello_rejects_a_missing_host_or_bad_pid (void **state)
     msgpack_object_kv pairs[6];
     s_worker_hello_pairs (pairs);
     pairs[1].key = zmp_str ("hostname");
-    zframe_t *frame = s_frame (s_map (pairs, 6));
+    zframe_t *frame = s_frame (zmp_map (pairs, 6));
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
@@ -1199,14 +1198,14 @@ test_proto_decode_hello_rejects_a_missing_host_or_bad_pid (void **state)
 
     s_worker_hello_pairs (pairs);
     pairs[2].val = zmp_int (-1);
-    frame = s_frame (s_map (pairs, 6));
+    frame = s_frame (zmp_map (pairs, 6));
     zmp_error_clear (&error);
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
     s_assert_protocol_error (&error, "HELLO: pid must be a process id");
     zframe_destroy (&frame);
 
     pairs[2].val = zmp_str ("4242");
-    frame = s_frame (s_map (pairs, 6));
+    frame = s_frame (zmp_map (pairs, 6));
     zmp_error_clear (&error);
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
     s_assert_protocol_error (&error, "HELLO: pid must be a process id");
@@ -1220,7 +1219,7 @@ test_proto_decode_hello_rejects_a_name_or_cores_of_the_wrong_type (void **state)
     msgpack_object_kv pairs[6];
     s_worker_hello_pairs (pairs);
     pairs[3].val = zmp_int (1);
-    zframe_t *frame = s_frame (s_map (pairs, 6));
+    zframe_t *frame = s_frame (zmp_map (pairs, 6));
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
@@ -1229,7 +1228,7 @@ test_proto_decode_hello_rejects_a_name_or_cores_of_the_wrong_type (void **state)
 
     s_worker_hello_pairs (pairs);
     pairs[4].val = zmp_int (ZMP_PROTO_CORES_MAX + 1LL);
-    frame = s_frame (s_map (pairs, 6));
+    frame = s_frame (zmp_map (pairs, 6));
     zmp_error_clear (&error);
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), -1);
     s_assert_protocol_error (&error, "HELLO: cores must be");
@@ -1240,10 +1239,10 @@ static void
 test_proto_decode_hello_accepts_a_client_without_slots (void **state)
 {
     (void) state;
-    msgpack_object_kv pairs[] = { s_pair ("role", zmp_str ("client")),
-                                  s_pair ("host", zmp_str ("laptop")),
-                                  s_pair ("pid", zmp_int (17)) };
-    zframe_t *frame = s_frame (s_map (pairs, 3));
+    msgpack_object_kv pairs[] = { zmp_pair ("role", zmp_str ("client")),
+                                  zmp_pair ("host", zmp_str ("laptop")),
+                                  zmp_pair ("pid", zmp_int (17)) };
+    zframe_t *frame = s_frame (zmp_map (pairs, 3));
     zmp_proto_hello_t hello;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_hello (frame, &hello, &error), 0);
@@ -1311,7 +1310,7 @@ test_proto_decode_task_rejects_ids_of_the_wrong_type (void **state)
     s_assert_task_refused (&frame, "task header: task-id must be an unsigned");
     frame = s_task_frame_with (1, zmp_int (-2));
     s_assert_task_refused (&frame, "task header: pool-id must be an unsigned");
-    frame = s_task_frame_with (1, s_uint (UINT32_MAX + 1ULL));
+    frame = s_task_frame_with (1, zmp_uint (UINT32_MAX + 1ULL));
     s_assert_task_refused (&frame, "task header: pool-id must be an unsigned");
     frame = s_task_frame_with (1, zmp_double (2.0));
     s_assert_task_refused (&frame, "task header: pool-id must be an unsigned");
@@ -1494,9 +1493,9 @@ static void
 test_proto_decode_welcome_rejects_bad_fields (void **state)
 {
     (void) state;
-    msgpack_object_kv pairs[] = { s_pair ("heartbeat_ms", zmp_int (1000)),
-                                  s_pair ("liveness", zmp_int (3)),
-                                  s_pair ("slots", zmp_int (16)) };
+    msgpack_object_kv pairs[] = { zmp_pair ("heartbeat_ms", zmp_int (1000)),
+                                  zmp_pair ("liveness", zmp_int (3)),
+                                  zmp_pair ("slots", zmp_int (16)) };
     char heartbeat_min[64];
     snprintf (heartbeat_min, sizeof heartbeat_min,
               "WELCOME: heartbeat_ms must be at least %d",
@@ -1522,7 +1521,7 @@ test_proto_decode_welcome_rejects_bad_fields (void **state)
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
         msgpack_object saved = pairs[cases[index].index].val;
         pairs[cases[index].index].val = cases[index].value;
-        zframe_t *frame = s_frame (s_map (pairs, 3));
+        zframe_t *frame = s_frame (zmp_map (pairs, 3));
         pairs[cases[index].index].val = saved;
 
         zmp_proto_welcome_t welcome;
@@ -1532,7 +1531,7 @@ test_proto_decode_welcome_rejects_bad_fields (void **state)
         s_assert_protocol_error (&error, cases[index].reason);
         zframe_destroy (&frame);
     }
-    zframe_t *frame = s_frame (s_map (pairs, 2));  //  No slots
+    zframe_t *frame = s_frame (zmp_map (pairs, 2));  //  No slots
     zmp_proto_welcome_t welcome;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_welcome (frame, &welcome, &error), -1);
@@ -1544,9 +1543,9 @@ static void
 test_proto_decode_pool_rejects_bad_fields (void **state)
 {
     (void) state;
-    msgpack_object_kv pairs[] = { s_pair ("pool", zmp_int (2)),
-                                  s_pair ("processes", zmp_int (4)),
-                                  s_pair ("close", zmp_bool (false)) };
+    msgpack_object_kv pairs[] = { zmp_pair ("pool", zmp_int (2)),
+                                  zmp_pair ("processes", zmp_int (4)),
+                                  zmp_pair ("close", zmp_bool (false)) };
     struct {
         uint32_t index;
         msgpack_object value;
@@ -1559,7 +1558,7 @@ test_proto_decode_pool_rejects_bad_fields (void **state)
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
         msgpack_object saved = pairs[cases[index].index].val;
         pairs[cases[index].index].val = cases[index].value;
-        zframe_t *frame = s_frame (s_map (pairs, 3));
+        zframe_t *frame = s_frame (zmp_map (pairs, 3));
         pairs[cases[index].index].val = saved;
 
         zmp_proto_pool_t pool;
@@ -1568,7 +1567,7 @@ test_proto_decode_pool_rejects_bad_fields (void **state)
         s_assert_protocol_error (&error, cases[index].reason);
         zframe_destroy (&frame);
     }
-    zframe_t *frame = s_frame (s_map (pairs + 1, 2));  //  No pool id
+    zframe_t *frame = s_frame (zmp_map (pairs + 1, 2));  //  No pool id
     zmp_proto_pool_t pool;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_pool (frame, &pool, &error), -1);
@@ -1580,10 +1579,10 @@ static void
 test_proto_decode_notice_rejects_bad_fields (void **state)
 {
     (void) state;
-    msgpack_object_kv pairs[] = { s_pair ("kind", zmp_int (99)),
-                                  s_pair ("message", zmp_str ("bye")),
-                                  s_pair ("unknown_peer", zmp_bool (true)) };
-    zframe_t *frame = s_frame (s_map (pairs, 2));
+    msgpack_object_kv pairs[] = { zmp_pair ("kind", zmp_int (99)),
+                                  zmp_pair ("message", zmp_str ("bye")),
+                                  zmp_pair ("unknown_peer", zmp_bool (true)) };
+    zframe_t *frame = s_frame (zmp_map (pairs, 2));
     zmp_error_t notice;
     bool unknown_peer;
     zmp_error_t error = { 0 };
@@ -1594,14 +1593,14 @@ test_proto_decode_notice_rejects_bad_fields (void **state)
 
     pairs[0].val = zmp_int (ZMP_ERR_PROTOCOL);
     pairs[1].val = zmp_int (5);
-    frame = s_frame (s_map (pairs, 2));
+    frame = s_frame (zmp_map (pairs, 2));
     zmp_error_clear (&error);
     assert_int_equal (
         zmp_proto_decode_notice (frame, &notice, &unknown_peer, &error), -1);
     s_assert_protocol_error (&error, "notice: message must be a string");
     zframe_destroy (&frame);
 
-    frame = s_frame (s_map (pairs, 1));  //  No message
+    frame = s_frame (zmp_map (pairs, 1));  //  No message
     zmp_error_clear (&error);
     assert_int_equal (
         zmp_proto_decode_notice (frame, &notice, &unknown_peer, &error), -1);
@@ -1609,8 +1608,8 @@ test_proto_decode_notice_rejects_bad_fields (void **state)
     zframe_destroy (&frame);
 
     pairs[1].val = zmp_str ("who are you");
-    pairs[2] = s_pair ("unknown_peer", zmp_int (1));
-    frame = s_frame (s_map (pairs, 3));
+    pairs[2] = zmp_pair ("unknown_peer", zmp_int (1));
+    frame = s_frame (zmp_map (pairs, 3));
     zmp_error_clear (&error);
     assert_int_equal (
         zmp_proto_decode_notice (frame, &notice, &unknown_peer, &error), -1);
@@ -1622,15 +1621,15 @@ static void
 test_proto_decode_cancel_rejects_bad_fields (void **state)
 {
     (void) state;
-    msgpack_object_kv pairs[] = { s_pair ("pool", zmp_str ("all")) };
-    zframe_t *frame = s_frame (s_map (pairs, 1));
+    msgpack_object_kv pairs[] = { zmp_pair ("pool", zmp_str ("all")) };
+    zframe_t *frame = s_frame (zmp_map (pairs, 1));
     uint32_t pool_id;
     zmp_error_t error = { 0 };
     assert_int_equal (zmp_proto_decode_cancel (frame, &pool_id, &error), -1);
     s_assert_protocol_error (&error, "CANCEL: pool must be");
     zframe_destroy (&frame);
 
-    frame = s_frame (s_map (pairs, 0));
+    frame = s_frame (zmp_map (pairs, 0));
     zmp_error_clear (&error);
     assert_int_equal (zmp_proto_decode_cancel (frame, &pool_id, &error), -1);
     s_assert_protocol_error (&error, "CANCEL: pool must be present");
@@ -1671,6 +1670,7 @@ main (void)
         cmocka_unit_test (test_proto_uint_round_trips),
         cmocka_unit_test (test_proto_notice_round_trips),
         cmocka_unit_test (test_proto_notice_round_trips_unknown_peer),
+        cmocka_unit_test (test_proto_notice_refused_says_nothing_of_the_peer),
         cmocka_unit_test (test_proto_notice_cuts_a_long_message_to_the_limit),
         cmocka_unit_test (test_proto_cancel_round_trips),
         cmocka_unit_test (test_proto_error_frame_round_trips),

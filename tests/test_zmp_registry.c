@@ -117,6 +117,17 @@ s_whoami (zmp_task_t *task, const msgpack_object *args, msgpack_packer *result)
 //  --------------------------------------------------------------------------
 //  Helpers
 
+//  Packs 32 nested one-item arrays around nil: as deep as a value may be
+static int
+s_deepest (zmp_task_t *task, const msgpack_object *args, msgpack_packer *result)
+{
+    (void) task;
+    (void) args;
+    for (int level = 0; level < 32; level++)
+        msgpack_pack_array (result, 1);
+    return msgpack_pack_nil (result);
+}
+
 static int
 s_setup (void **state)
 {
@@ -129,7 +140,8 @@ s_setup (void **state)
         || zmp_registry_add (registry, "fails_silently", s_fails_silently, NULL)
         || zmp_registry_add (registry, "packs_then_fails", s_packs_then_fails,
                              NULL)
-        || zmp_registry_add (registry, "whoami", s_whoami, NULL)) {
+        || zmp_registry_add (registry, "whoami", s_whoami, NULL)
+        || zmp_registry_add (registry, "deepest", s_deepest, NULL)) {
         zmp_registry_destroy (&registry);
         return -1;
     }
@@ -185,6 +197,27 @@ s_assert_error (const zmp_error_t *error, zmp_error_kind_t kind,
                   zmp_error_kind_name (error->kind), error->message);
 }
 
+
+//  Call function on args with flags: it must fail with kind and a message
+//  holding reason, and leave the result buffer as it was. Returns the error.
+static zmp_error_t
+s_call_fails (zmp_registry_t *registry, const char *function,
+              msgpack_object args, uint32_t flags, zmp_error_kind_t kind,
+              const char *reason)
+{
+    zmp_task_t task;
+    zmp_task_init (&task, function);
+    msgpack_sbuffer result;
+    s_result_init (&result);
+    zmp_error_t error = { 0 };
+    assert_int_equal (
+        zmp_registry_call (registry, &task, &args, flags, &result, &error), -1);
+    s_assert_error (&error, kind, reason);
+    assert_true (task.failed || kind == ZMP_ERR_UNKNOWN_FUNCTION);
+    s_assert_result_untouched (&result);
+    msgpack_sbuffer_destroy (&result);
+    return error;
+}
 
 //  --------------------------------------------------------------------------
 //  Registering and looking up
@@ -375,18 +408,8 @@ test_registry_call_of_an_unknown_function_fails (void **state)
 static void
 test_registry_call_with_args_not_an_array_fails (void **state)
 {
-    zmp_registry_t *registry = (zmp_registry_t *) *state;
-    zmp_task_t task;
-    zmp_task_init (&task, "square");
-    msgpack_object args = zmp_int (7);
-    msgpack_sbuffer result;
-    s_result_init (&result);
-    zmp_error_t error = { 0 };
-    assert_int_equal (
-        zmp_registry_call (registry, &task, &args, 0, &result, &error), -1);
-    s_assert_error (&error, ZMP_ERR_BAD_ARGUMENTS, "array");
-    s_assert_result_untouched (&result);
-    msgpack_sbuffer_destroy (&result);
+    s_call_fails ((zmp_registry_t *) *state, "square", zmp_int (7), 0,
+                  ZMP_ERR_BAD_ARGUMENTS, "array");
 }
 
 static void
@@ -439,86 +462,36 @@ test_registry_call_fail_code_sets_the_error_code (void **state)
 static void
 test_registry_call_of_a_function_packing_nothing_fails (void **state)
 {
-    zmp_registry_t *registry = (zmp_registry_t *) *state;
-    zmp_task_t task;
-    zmp_task_init (&task, "packs_nothing");
-    msgpack_object args = zmp_array (NULL, 0);
-    msgpack_sbuffer result;
-    s_result_init (&result);
-    zmp_error_t error = { 0 };
-    assert_int_equal (
-        zmp_registry_call (registry, &task, &args, 0, &result, &error), -1);
-    s_assert_error (&error, ZMP_ERR_TASK, "packs_nothing");
-    s_assert_result_untouched (&result);
-    msgpack_sbuffer_destroy (&result);
+    s_call_fails ((zmp_registry_t *) *state, "packs_nothing",
+                  zmp_array (NULL, 0), 0, ZMP_ERR_TASK, "packs_nothing");
 }
 
 static void
 test_registry_call_of_a_function_packing_two_values_fails (void **state)
 {
-    zmp_registry_t *registry = (zmp_registry_t *) *state;
-    zmp_task_t task;
-    zmp_task_init (&task, "packs_two");
-    msgpack_object args = zmp_array (NULL, 0);
-    msgpack_sbuffer result;
-    s_result_init (&result);
-    zmp_error_t error = { 0 };
-    assert_int_equal (
-        zmp_registry_call (registry, &task, &args, 0, &result, &error), -1);
-    s_assert_error (&error, ZMP_ERR_TASK, "packs_two");
-    s_assert_result_untouched (&result);
-    msgpack_sbuffer_destroy (&result);
+    s_call_fails ((zmp_registry_t *) *state, "packs_two", zmp_array (NULL, 0),
+                  0, ZMP_ERR_TASK, "packs_two");
 }
 
 static void
 test_registry_call_of_a_function_packing_half_a_value_fails (void **state)
 {
-    zmp_registry_t *registry = (zmp_registry_t *) *state;
-    zmp_task_t task;
-    zmp_task_init (&task, "packs_half");
-    msgpack_object args = zmp_array (NULL, 0);
-    msgpack_sbuffer result;
-    s_result_init (&result);
-    zmp_error_t error = { 0 };
-    assert_int_equal (
-        zmp_registry_call (registry, &task, &args, 0, &result, &error), -1);
-    s_assert_error (&error, ZMP_ERR_TASK, "packs_half");
-    s_assert_result_untouched (&result);
-    msgpack_sbuffer_destroy (&result);
+    s_call_fails ((zmp_registry_t *) *state, "packs_half", zmp_array (NULL, 0),
+                  0, ZMP_ERR_TASK, "packs_half");
 }
 
 static void
 test_registry_call_of_a_function_failing_silently_fails (void **state)
 {
-    zmp_registry_t *registry = (zmp_registry_t *) *state;
-    zmp_task_t task;
-    zmp_task_init (&task, "fails_silently");
-    msgpack_object args = zmp_array (NULL, 0);
-    msgpack_sbuffer result;
-    s_result_init (&result);
-    zmp_error_t error = { 0 };
-    assert_int_equal (
-        zmp_registry_call (registry, &task, &args, 0, &result, &error), -1);
-    s_assert_error (&error, ZMP_ERR_TASK, "fails_silently");
-    s_assert_result_untouched (&result);
-    msgpack_sbuffer_destroy (&result);
+    s_call_fails ((zmp_registry_t *) *state, "fails_silently",
+                  zmp_array (NULL, 0), 0, ZMP_ERR_TASK, "fails_silently");
 }
 
 static void
 test_registry_call_forgets_what_a_failing_function_packed (void **state)
 {
-    zmp_registry_t *registry = (zmp_registry_t *) *state;
-    zmp_task_t task;
-    zmp_task_init (&task, "packs_then_fails");
-    msgpack_object args = zmp_array (NULL, 0);
-    msgpack_sbuffer result;
-    s_result_init (&result);
-    zmp_error_t error = { 0 };
-    assert_int_equal (
-        zmp_registry_call (registry, &task, &args, 0, &result, &error), -1);
-    s_assert_error (&error, ZMP_ERR_TASK, "changed my mind");
-    s_assert_result_untouched (&result);
-    msgpack_sbuffer_destroy (&result);
+    s_call_fails ((zmp_registry_t *) *state, "packs_then_fails",
+                  zmp_array (NULL, 0), 0, ZMP_ERR_TASK, "changed my mind");
 }
 
 static void
@@ -687,6 +660,31 @@ test_registry_call_chunk_not_an_array_fails (void **state)
 }
 
 
+static void
+test_registry_call_chunk_too_deep_together_fails_at_the_worker (void **state)
+{
+    zmp_registry_t *registry = (zmp_registry_t *) *state;
+    msgpack_object none = zmp_array (NULL, 0);
+    msgpack_sbuffer result;
+    s_result_init (&result);
+    zmp_task_t task;
+    zmp_task_init (&task, "deepest");
+    zmp_error_t error;
+    //  Alone, 32 levels is fine
+    assert_int_equal (
+        zmp_registry_call (registry, &task, &none, 0, &result, &error), 0);
+    msgpack_sbuffer_destroy (&result);
+    //  In a chunk's array it would be 33: the worker refuses, not the client
+    s_result_init (&result);
+    msgpack_object chunk = zmp_array (&none, 1);
+    assert_int_equal (zmp_registry_call (registry, &task, &chunk,
+                                         ZMP_TASK_CHUNK, &result, &error),
+                      -1);
+    s_assert_error (&error, ZMP_ERR_TASK, "nests deeper");
+    s_assert_result_untouched (&result);
+    msgpack_sbuffer_destroy (&result);
+}
+
 int
 main (void)
 {
@@ -759,6 +757,9 @@ main (void)
             s_teardown),
         cmocka_unit_test_setup_teardown (
             test_registry_call_chunk_not_an_array_fails, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_registry_call_chunk_too_deep_together_fails_at_the_worker,
+            s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

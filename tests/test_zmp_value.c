@@ -75,25 +75,6 @@ s_assert_protocol_error (const zmp_error_t *error, const char *reason)
                   zmp_error_kind_name (error->kind), error->message);
 }
 
-static msgpack_object
-s_map (msgpack_object_kv *pairs, uint32_t count)
-{
-    msgpack_object object;
-    object.type = MSGPACK_OBJECT_MAP;
-    object.via.map.ptr = pairs;
-    object.via.map.size = count;
-    return object;
-}
-
-static msgpack_object
-s_uint (uint64_t value)
-{
-    msgpack_object object;
-    object.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-    object.via.u64 = value;
-    return object;
-}
-
 
 //  --------------------------------------------------------------------------
 //  Decoding
@@ -314,7 +295,7 @@ test_value_map_get_finds_a_string_key (void **state)
     msgpack_object_kv pairs[] = { { zmp_int (1), zmp_str ("int key") },
                                   { zmp_str ("ab"), zmp_int (2) },
                                   { zmp_str ("a"), zmp_int (3) } };
-    msgpack_object map = s_map (pairs, 3);
+    msgpack_object map = zmp_map (pairs, 3);
     const msgpack_object *value = zmp_map_get (&map, "a");
     assert_ptr_equal (value, &pairs[2].val);
     assert_ptr_equal (zmp_map_get (&map, "ab"), &pairs[1].val);
@@ -333,7 +314,7 @@ test_value_map_get_of_a_non_map_is_null (void **state)
     msgpack_object string = zmp_str ("a");
     assert_null (zmp_map_get (&string, "a"));
     assert_null (zmp_map_get (NULL, "a"));
-    msgpack_object empty = s_map (NULL, 0);
+    msgpack_object empty = zmp_map (NULL, 0);
     assert_null (zmp_map_get (&empty, "a"));
 }
 
@@ -404,7 +385,7 @@ test_value_uint_get_enforces_its_bounds (void **state)
     msgpack_object zero = zmp_int (0);
     assert_int_equal (zmp_uint_get (&zero, 0, &value), 0);
     assert_int_equal (value, 0);
-    msgpack_object largest = s_uint (UINT64_MAX);
+    msgpack_object largest = zmp_uint (UINT64_MAX);
     assert_int_equal (zmp_uint_get (&largest, UINT64_MAX, &value), 0);
     assert_true (value == UINT64_MAX);
     assert_int_equal (zmp_uint_get (&largest, UINT64_MAX - 1, &value), -1);
@@ -441,7 +422,7 @@ test_value_int_get_reads_the_signed_range (void **state)
     assert_int_equal (zmp_int_get (&minus_one, &value), 0);
     assert_int_equal (value, -1);
 
-    msgpack_object too_large = s_uint ((uint64_t) INT64_MAX + 1);
+    msgpack_object too_large = zmp_uint ((uint64_t) INT64_MAX + 1);
     assert_int_equal (zmp_int_get (&too_large, &value), -1);
     msgpack_object real = zmp_double (-1.0);
     assert_int_equal (zmp_int_get (&real, &value), -1);
@@ -489,7 +470,7 @@ test_value_arg_int_refuses_other_types_and_indexes (void **state)
 {
     (void) state;
     msgpack_object items[] = { zmp_int (7), zmp_str ("x"), zmp_double (2.5),
-                               zmp_nil (), s_uint (UINT64_MAX) };
+                               zmp_nil (), zmp_uint (UINT64_MAX) };
     msgpack_object args = zmp_array (items, 5);
     int64_t value = 99;
     assert_false (zmp_arg_int (&args, 1, &value));
@@ -509,7 +490,7 @@ test_value_arg_double_reads_floats_and_integers (void **state)
 {
     (void) state;
     msgpack_object items[] = { zmp_double (2.5), zmp_int (7), zmp_int (-3),
-                               s_uint (UINT64_MAX) };
+                               zmp_uint (UINT64_MAX) };
     msgpack_object args = zmp_array (items, 4);
     double value = 0;
     assert_true (zmp_arg_double (&args, 0, &value));

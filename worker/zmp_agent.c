@@ -294,15 +294,25 @@ s_done_error (zmp_agent_t *self, const agent_task_t *task, pid_t pid,
 }
 
 //  Hand task to an idle child: its whole request goes into the child's
-//  output buffer, written now as far as the socket takes it.
+//  output buffer, written now as far as the socket takes it. Takes task.
+//  Returns 0, or -1 if the task was too large for a child (answered with
+//  a limit error).
 static void s_child_write (zmp_agent_t *self, agent_child_t *child);
 
-static void
+static int
 s_child_start_task (zmp_agent_t *self, agent_child_t *child, agent_task_t *task)
 {
     assert (child->state == CHILD_IDLE && !child->task);
     size_t function_len = strlen (task->header.function);
     size_t args_size = zframe_size (task->args);
+    if (args_size > ZMP_CHILD_PAYLOAD_MAX - function_len) {
+        //  Would not fit the child's framing (and its 32-bit size)
+        s_done_error (self, task, 0, ZMP_ERR_LIMIT, 0,
+                      "arguments of %zu bytes are over the limit of %u",
+                      args_size, ZMP_CHILD_PAYLOAD_MAX);
+        s_task_destroy (&task);
+        return -1;
+    }
     zmp_child_request_t request;
     request.size = (uint32_t) (function_len + args_size);
     request.function_len = (uint32_t) function_len;
@@ -326,6 +336,7 @@ s_child_start_task (zmp_agent_t *self, agent_child_t *child, agent_task_t *task)
     child->task = task;
     child->state = CHILD_BUSY;
     s_child_write (self, child);
+    return 0;
 }
 
 //  The child's socket failed or closed: make sure the process ends, so that
@@ -703,7 +714,8 @@ s_assign (zmp_agent_t *self)
         if (child->state != CHILD_IDLE)
             continue;
         agent_task_t *task = (agent_task_t *) zlistx_detach (self->queue, NULL);
-        s_child_start_task (self, child, task);
+        if (s_child_start_task (self, child, task))
+            slot--;  //  Refused (too large): this child is still idle
     }
 }
 

@@ -67,9 +67,9 @@ cli_broker (int argc, char **argv)
                 config.heartbeat_ms = (int) number;
                 break;
             case 'L':
-                if (!cli_parse_long (optarg, 1, 1000, &number))
+                if (!cli_parse_long (optarg, 2, 1000, &number))
                     return cli_usage_error (
-                        "broker", "--liveness takes 1 to 1000, not '%s'",
+                        "broker", "--liveness takes 2 to 1000, not '%s'",
                         optarg);
                 config.liveness = (int) number;
                 break;

@@ -315,6 +315,12 @@ cli_map (int argc, char **argv)
                      && (module_count > 0
                          || !cli_endpoint_listening (cli_default_endpoint ()));
     if (use_local) {
+        const char *asked = getenv ("ZMPOOL_BROKER");
+        if (asked && *asked && !module_count && verbosity >= 0)
+            fprintf (stderr,
+                     "zmpool map: no broker at $ZMPOOL_BROKER (%s); running "
+                     "on a local cluster\n",
+                     asked);
         local = local_cluster_start ((int) processes, modules, &error);
         if (!local)
             rc = cli_fail ("map", "%s", error.message);

@@ -138,6 +138,16 @@ zmp_int (int64_t value)
     return object;
 }
 
+//  Any unsigned integer, above INT64_MAX too.
+static inline msgpack_object
+zmp_uint (uint64_t value)
+{
+    msgpack_object object;
+    object.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    object.via.u64 = value;
+    return object;
+}
+
 static inline msgpack_object
 zmp_double (double value)
 {
@@ -169,6 +179,28 @@ zmp_array (msgpack_object *items, uint32_t count)
     object.via.array.ptr = items;
     object.via.array.size = count;
     return object;
+}
+
+//  A map over pairs; the pairs are borrowed: they must outlive every use
+//  of the object.
+static inline msgpack_object
+zmp_map (msgpack_object_kv *pairs, uint32_t count)
+{
+    msgpack_object object;
+    object.type = MSGPACK_OBJECT_MAP;
+    object.via.map.ptr = pairs;
+    object.via.map.size = count;
+    return object;
+}
+
+//  A map entry with a string key (borrowed, as for zmp_str).
+static inline msgpack_object_kv
+zmp_pair (const char *key, msgpack_object value)
+{
+    msgpack_object_kv pair;
+    pair.key = zmp_str (key);
+    pair.val = value;
+    return pair;
 }
 
 //  A decoded msgpack value with its own storage, as returned by
