@@ -334,6 +334,25 @@ test_cli_map_runs_on_a_local_cluster_and_leaves_nothing (void **state)
 }
 
 static void
+test_cli_map_says_when_no_worker_is_there_and_times_out (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    const char *quiet[] = { "--quiet", NULL };
+    pid_t lonely = testkit_broker_start (endpoint, sizeof endpoint, quiet);
+    assert_true (lonely > 0);
+    const char *args[] = { "map", "--connect", endpoint, "--timeout",
+                           "0.5", "square",    "1",      NULL };
+    run_t run = s_run (args, NULL);
+    testkit_stop (lonely);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "has no workers yet"));
+    assert_non_null (strstr (run.err, "timed out after 500 ms"));
+    assert_string_equal (run.out, "");
+    s_run_free (&run);
+}
+
+static void
 test_cli_broker_reports_a_busy_endpoint (void **state)
 {
     (void) state;
@@ -359,6 +378,8 @@ main (void)
         cmocka_unit_test (test_cli_status_without_a_broker_fails_at_once),
         cmocka_unit_test (
             test_cli_map_runs_on_a_local_cluster_and_leaves_nothing),
+        cmocka_unit_test (
+            test_cli_map_says_when_no_worker_is_there_and_times_out),
         cmocka_unit_test (test_cli_broker_reports_a_busy_endpoint),
     };
     int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);

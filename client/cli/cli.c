@@ -112,7 +112,9 @@ cli_log_init (const char *ident, int verbosity)
 {
     zmp_log_init (ident, true);
     zmp_log_level_t level = ZMP_LOG_NOTICE;
-    if (verbosity < 0)
+    if (verbosity < -1)
+        level = ZMP_LOG_ERROR;
+    else if (verbosity < 0)
         level = ZMP_LOG_WARNING;
     else if (verbosity == 1)
         level = ZMP_LOG_INFO;

@@ -43,7 +43,9 @@ bool cli_parse_seconds (const char *text, double max, int *milliseconds);
 const char *cli_default_endpoint (void);
 
 //  Set logging up for a command; verbosity 0 is notices, -1 warnings
-//  only, 1 info, 2 debug.
+//  only, -2 errors only, 1 info, 2 debug. Commands that print their own
+//  one-line errors (map, status) use -2, so that the library's warnings
+//  do not say the same thing twice.
 void cli_log_init (const char *ident, int verbosity);
 
 //  True if something accepts connections at endpoint (tcp:// or ipc://),

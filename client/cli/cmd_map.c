@@ -163,12 +163,17 @@ s_print_error (const map_args_t *args, size_t index, const zmp_error_t *error)
 //  Run the map on client; prints results. Returns the exit status.
 static int
 s_run (zmp_client_t *client, const char *function, map_args_t *args,
-       int processes, size_t chunksize, int timeout_ms)
+       int processes, size_t chunksize, int timeout_ms, bool quiet)
 {
     zmp_error_t error;
     zmp_pool_t *pool = zmp_pool_new (client, processes, &error);
     if (!pool)
         return cli_fail ("map", "%s", error.message);
+    if (zmp_client_slots (client) == 0 && !quiet)
+        fprintf (stderr,
+                 "zmpool map: the broker at %s has no workers yet; the tasks "
+                 "wait for one (Ctrl-C to stop)\n",
+                 zmp_client_endpoint (client));
     if (chunksize == 0 && args->count > 0) {
         size_t divisor =
             (size_t) (zmp_pool_processes (pool) > 0 ? zmp_pool_processes (pool)
@@ -332,13 +337,13 @@ cli_map (int argc, char **argv)
         if (!endpoint)
             endpoint = cli_default_endpoint ();
         //  The local cluster (if any) exists: now a ZeroMQ context may
-        cli_log_init ("zmpool", verbosity > 0 ? verbosity : -1);
+        cli_log_init ("zmpool", verbosity > 0 ? verbosity : -2);
         zmp_client_t *client = zmp_client_connect (endpoint, 5000, &error);
         if (!client)
             rc = cli_fail ("map", "%s", error.message);
         else {
             rc = s_run (client, function, &args, local ? 0 : (int) processes,
-                        (size_t) chunksize, timeout_ms);
+                        (size_t) chunksize, timeout_ms, verbosity < 0);
             zmp_client_destroy (&client);
         }
     }

@@ -133,7 +133,7 @@ cli_status (int argc, char **argv)
     if (optind < argc)
         return cli_usage_error ("status", "unexpected argument '%s'",
                                 argv[optind]);
-    cli_log_init ("zmpool", -1);
+    cli_log_init ("zmpool", -2);
     if (!cli_endpoint_listening (endpoint))
         return cli_fail ("status",
                          "no broker at %s (nothing accepts connections)",
