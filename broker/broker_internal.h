@@ -62,7 +62,9 @@ struct broker_peer {
     void *dirty_handle;       //  In the dirty list, or NULL
     //  Worker
     broker_task_t **window;  //  Owned tasks in flight, by slot
-    uint32_t capacity;       //  Window size: slots + prefetch
+    uint32_t capacity;       //  Window size: slots + the most prefetch
+    double run_us;           //  Recent task run time, averaged (0:
+                             //  none seen yet)
     uint32_t in_flight;      //  Tasks in the window
     uint32_t *free_slots;    //  Owned stack of free window slots
     uint32_t free_count;
@@ -94,15 +96,26 @@ typedef struct {
     zlistx_t *workers;  //  Worker peers (not owned)
     zlistx_t *clients;  //  Client peers, in rotation (not owned)
     zlistx_t *dirty;    //  Peers with outgoing messages (not owned)
-    uint32_t prefetch;  //  Window slots beyond a worker's slots
+    int prefetch;       //  Fixed prefetch per worker, or -1:
+                        //  adaptive (BROKER_PREFETCH_*)
     uint64_t next_seq;  //  Next dispatch number
     uint64_t queued;    //  Tasks waiting, all clients
     uint32_t slots;     //  Slots of all workers
     broker_counters_t counters;
 } broker_sched_t;
 
+//  Adaptive prefetch: keep about BROKER_QUEUED_US of work queued at each
+//  worker beyond its busy slots (judged by its recent task run times),
+//  between BROKER_PREFETCH_MIN tasks and BROKER_PREFETCH_PER_SLOT per slot
+//  (BROKER_PREFETCH_MAX at most). Tiny tasks get a deep window, long ones
+//  hardly any, so that short tasks flow and long ones balance.
+#define BROKER_QUEUED_US         2000
+#define BROKER_PREFETCH_MIN      2
+#define BROKER_PREFETCH_PER_SLOT 64
+#define BROKER_PREFETCH_MAX      1024
+
 //  zmp_sched.c
-void broker_sched_init (broker_sched_t *sched, uint32_t prefetch);
+void broker_sched_init (broker_sched_t *sched, int prefetch);
 void broker_sched_destroy (broker_sched_t *sched);
 //  Routing key (hex) of a routing id frame, into key (513 bytes)
 void broker_routing_key (zframe_t *routing_id, char *key);
@@ -143,7 +156,11 @@ void broker_task_destroy (broker_task_t **task_p);
 //  A worker returned a result: match it to its window slot. Returns the
 //  task (now out of the window; caller destroys), or NULL if stale.
 broker_task_t *broker_window_take (broker_sched_t *sched, broker_peer_t *worker,
-                                   uint32_t slot, uint64_t seq);
+                                   uint32_t slot, uint64_t seq,
+                                   uint64_t run_us);
+
+//  How many tasks worker may hold now (slots + prefetch)
+uint32_t broker_window_limit (broker_sched_t *sched, broker_peer_t *worker);
 
 //  Dispatch queued tasks to workers with room, fairly across clients
 void broker_sched_dispatch (broker_sched_t *sched);

@@ -50,8 +50,6 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         self->config.heartbeat_ms = ZMP_BROKER_HEARTBEAT_MS;
     if (self->config.liveness <= 0)
         self->config.liveness = ZMP_BROKER_LIVENESS;
-    if (self->config.prefetch < 0)
-        self->config.prefetch = ZMP_BROKER_PREFETCH;
     if (self->config.heartbeat_ms < ZMP_PROTO_HEARTBEAT_MIN
         || self->config.heartbeat_ms > ZMP_PROTO_HEARTBEAT_MAX
         || self->config.liveness < ZMP_PROTO_LIVENESS_MIN
@@ -63,7 +61,8 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         free (self);
         return NULL;
     }
-    broker_sched_init (&self->sched, (uint32_t) self->config.prefetch);
+    broker_sched_init (&self->sched,
+                       self->config.prefetch < 0 ? -1 : self->config.prefetch);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zsock_set_router_mandatory (self->router, 1);
@@ -373,8 +372,8 @@ s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
                          value ? error.message : "value frame missing");
             zframe_destroy (&value);
         } else {
-            broker_task_t *task =
-                broker_window_take (&self->sched, worker, done.slot, done.seq);
+            broker_task_t *task = broker_window_take (
+                &self->sched, worker, done.slot, done.seq, done.run_us);
             if (task) {
                 worker->done++;
                 if (done.status)

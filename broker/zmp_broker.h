@@ -2,7 +2,9 @@
 
     Clients submit tasks into per-pool queues; worker agents announce their
     slots; the broker dispatches each task to an agent with room, never more
-    than its slots plus a small prefetch, taking turns between clients, and
+    than its slots plus a prefetch (fitted to how long its tasks take:
+    deep for tiny tasks, shallow for long ones), taking turns between
+    clients, and
     routes each result back to the client that asked. It knows at every
     moment which agent and window slot holds each dispatched task.
 
@@ -25,14 +27,15 @@ typedef struct {
     const char *endpoint;       //  Where to bind, e.g. tcp://127.0.0.1:5555
     int heartbeat_ms;           //  Heartbeat interval (default 1000)
     int liveness;               //  Missed heartbeats before a peer is gone
-    int prefetch;               //  Tasks sent to a worker beyond its slots
+    int prefetch;               //  Tasks sent to a worker beyond its busy
+                                //  slots, fixed; or ZMP_BROKER_ADAPTIVE
     const char *endpoint_file;  //  NULL, or written with the bound endpoint
     int ready_fd;               //  -1, or written the endpoint and closed
 } zmp_broker_config_t;
 
 #define ZMP_BROKER_HEARTBEAT_MS 1000
 #define ZMP_BROKER_LIVENESS     5
-#define ZMP_BROKER_PREFETCH     2
+#define ZMP_BROKER_ADAPTIVE     -1  //  Prefetch by the workers' task times
 
 //  Bind the broker's socket. Returns NULL with kind usage if heartbeat_ms
 //  or liveness is outside ZMP_PROTO_HEARTBEAT_MIN..MAX or

@@ -84,7 +84,7 @@ s_pool_key (uint32_t pool_id)
 //  Set the scheduler up.
 
 void
-broker_sched_init (broker_sched_t *sched, uint32_t prefetch)
+broker_sched_init (broker_sched_t *sched, int prefetch)
 {
     memset (sched, 0, sizeof *sched);
     sched->peers = zhashx_new ();
@@ -135,6 +135,36 @@ broker_peer_lookup (broker_sched_t *sched, const char *key)
     return (broker_peer_t *) zhashx_lookup (sched->peers, key);
 }
 
+//  The most prefetch a worker with slots may ever get.
+static uint32_t
+s_prefetch_most (broker_sched_t *sched, uint32_t slots)
+{
+    if (sched->prefetch >= 0)
+        return (uint32_t) sched->prefetch;
+    uint64_t most = (uint64_t) slots * BROKER_PREFETCH_PER_SLOT;
+    return most > BROKER_PREFETCH_MAX ? BROKER_PREFETCH_MAX : (uint32_t) most;
+}
+
+//  --------------------------------------------------------------------------
+//  How many tasks a worker may hold now.
+
+uint32_t
+broker_window_limit (broker_sched_t *sched, broker_peer_t *worker)
+{
+    uint32_t slots = worker->hello.slots;
+    if (sched->prefetch >= 0)
+        return slots + (uint32_t) sched->prefetch;
+    uint32_t prefetch = BROKER_PREFETCH_MIN;
+    if (worker->run_us > 0) {
+        double wanted = (double) slots * BROKER_QUEUED_US / worker->run_us;
+        uint32_t most = s_prefetch_most (sched, slots);
+        prefetch = wanted >= most ? most : (uint32_t) wanted;
+        if (prefetch < BROKER_PREFETCH_MIN)
+            prefetch = BROKER_PREFETCH_MIN;
+    }
+    return slots + prefetch;
+}
+
 //  --------------------------------------------------------------------------
 //  Register a peer from its HELLO.
 
@@ -152,7 +182,7 @@ broker_peer_add (broker_sched_t *sched, zframe_t **routing_id_p,
     peer->backlog = zlistx_new ();
     zlistx_set_destructor (peer->backlog, s_zmsg_free);
     if (hello->role == ZMP_ROLE_WORKER) {
-        peer->capacity = hello->slots + sched->prefetch;
+        peer->capacity = hello->slots + s_prefetch_most (sched, hello->slots);
         peer->window = (broker_task_t **) zmalloc (peer->capacity
                                                    * sizeof (broker_task_t *));
         peer->free_slots =
@@ -461,7 +491,7 @@ broker_task_destroy (broker_task_t **task_p)
 
 broker_task_t *
 broker_window_take (broker_sched_t *sched, broker_peer_t *worker, uint32_t slot,
-                    uint64_t seq)
+                    uint64_t seq, uint64_t run_us)
 {
     if (slot >= worker->capacity || !worker->window[slot]
         || worker->window[slot]->seq != seq) {
@@ -473,6 +503,10 @@ broker_window_take (broker_sched_t *sched, broker_peer_t *worker, uint32_t slot,
     worker->free_slots[worker->free_count++] = slot;
     worker->in_flight--;
     task->worker = NULL;
+    if (run_us > 0)  //  A recent average: the work may change
+        worker->run_us = worker->run_us > 0
+                             ? 0.8 * worker->run_us + 0.2 * (double) run_us
+                             : (double) run_us;
     return task;
 }
 
@@ -506,7 +540,7 @@ s_next_task (broker_sched_t *sched)
 }
 
 //  The worker that should take the next task: most idle slots first, then
-//  most free window places; NULL if every window is full.
+//  most room under its window limit; NULL if every window is full.
 static broker_peer_t *
 s_next_worker (broker_sched_t *sched)
 {
@@ -515,10 +549,12 @@ s_next_worker (broker_sched_t *sched)
     for (broker_peer_t *worker =
              (broker_peer_t *) zlistx_first (sched->workers);
          worker; worker = (broker_peer_t *) zlistx_next (sched->workers)) {
-        if (worker->free_count == 0)
+        uint32_t limit = broker_window_limit (sched, worker);
+        if (worker->free_count == 0 || worker->in_flight >= limit)
             continue;
         int64_t idle = (int64_t) worker->hello.slots - worker->in_flight;
-        int64_t score = idle > 0 ? 1000000 + idle : worker->free_count;
+        int64_t room = (int64_t) limit - worker->in_flight;
+        int64_t score = idle > 0 ? 1000000 + idle : room;
         if (score > best_score) {
             best = worker;
             best_score = score;

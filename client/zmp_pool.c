@@ -628,9 +628,12 @@ s_iter_refill (zmp_iter_t *self, zmp_error_t *error)
         uint64_t first_item;
         uint32_t count;
     } pending_t;
-    size_t room = self->window - s_iter_in_flight (self);
-    if (self->source_done || room == 0)
+    //  Refill only once half the window came back, then fill it: tasks go
+    //  out in batches of half a window, not one message per result
+    size_t in_flight = s_iter_in_flight (self);
+    if (self->source_done || in_flight > self->window / 2)
         return 0;
+    size_t room = self->window - in_flight;
     pending_t *pending = (pending_t *) zmalloc (room * sizeof (pending_t));
     size_t pending_count = 0;
     msgpack_sbuffer buffer;

@@ -213,11 +213,12 @@ zmp_proto_encode_done (const zmp_proto_done_t *done)
     assert (done);
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
-    msgpack_pack_array (packer, 4);
+    msgpack_pack_array (packer, 5);
     msgpack_pack_uint32 (packer, done->slot);
     msgpack_pack_uint64 (packer, done->seq);
     msgpack_pack_uint32 (packer, done->status);
     msgpack_pack_int64 (packer, done->pid);
+    msgpack_pack_uint64 (packer, done->run_us);
     return s_encoder_finish (&encoder);
 }
 
@@ -577,6 +578,10 @@ zmp_proto_decode_done (zframe_t *frame, zmp_proto_done_t *done,
         done->seq = s_uint (&reader, &items[1], "seq", UINT64_MAX);
         done->status = s_status (&reader, &items[2]);
         done->pid = s_pid (&reader, &items[3], "pid");
+        //  Optional: a worker that does not time its tasks leaves it out
+        done->run_us = reader.unpacked.data.via.array.size > 4
+                         ? s_uint (&reader, &items[4], "run-us", UINT64_MAX)
+                         : 0;
     }
     return s_reader_close (&reader);
 }

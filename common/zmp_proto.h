@@ -25,7 +25,7 @@
 
         task      = [task-id, pool-id, function, flags, timeout-ms]
         dispatch  = [slot, seq, attempt, function, flags, timeout-ms]
-        done      = [slot, seq, status, pid]
+        done      = [slot, seq, status, pid[, run-us]]
         result    = [task-id, status, pid]
         abort     = [slot, seq]
         args      = array of positional arguments (any value is carried;
@@ -128,6 +128,8 @@ typedef struct {
     uint64_t seq;     //  As dispatched
     uint32_t status;  //  0, or the zmp_error_kind_t of the failure
     int64_t pid;      //  Process that ran it, 0 if none did
+    uint64_t run_us;  //  From handing it to the process to its result,
+                      //  as the agent saw it (0: did not run)
 } zmp_proto_done_t;
 
 typedef struct {

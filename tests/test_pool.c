@@ -407,6 +407,57 @@ test_pool_errors_are_precise_and_the_pool_keeps_serving (void **state)
 }
 
 static void
+test_pool_crash_among_queued_tiny_tasks_fails_only_itself (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
+    //  Tiny tasks first: the agent learns they are tiny and queues many at
+    //  each task process
+    msgpack_object warm[2000];
+    for (int index = 0; index < 2000; index++)
+        warm[index] = zmp_int (index);
+    zmp_results_t *results =
+        zmp_pool_map (pool, "square", warm, 2000, 1, &error);
+    assert_non_null (results);
+    zmp_results_destroy (&results);
+    //  A crash in the middle of a burst: the tasks queued behind it at its
+    //  process never started, and must run elsewhere, not fail
+    enum {
+        COUNT = 300,
+        CRASH = 150
+    };
+    zmp_async_t *asyncs[COUNT];
+    msgpack_object numbers[COUNT];
+    msgpack_object args[COUNT];
+    for (int index = 0; index < COUNT; index++) {
+        numbers[index] = zmp_int (index);
+        args[index] = zmp_array (&numbers[index], 1);
+        asyncs[index] =
+            zmp_pool_apply_async (pool, index == CRASH ? "crash" : "square",
+                                  &args[index], NULL, NULL, NULL, &error);
+        assert_non_null (asyncs[index]);
+    }
+    for (int index = 0; index < COUNT; index++) {
+        const msgpack_object *value =
+            zmp_async_get (asyncs[index], testkit_ms (10000), &error);
+        if (index == CRASH) {
+            assert_null (value);
+            assert_int_equal (error.kind, ZMP_ERR_CRASHED);
+            assert_int_equal (error.signal, SIGSEGV);
+        } else {
+            if (!value)
+                fail_msg ("task %d failed: %s", index, error.message);
+            assert_int_equal (value->via.i64, (int64_t) index * index);
+        }
+        zmp_async_destroy (&asyncs[index]);
+    }
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
+static void
 test_pool_processes_caps_tasks_running_at_once (void **state)
 {
     (void) state;
@@ -597,6 +648,8 @@ main (void)
         cmocka_unit_test (test_pool_get_timeout_leaves_the_task_running),
         cmocka_unit_test (
             test_pool_errors_are_precise_and_the_pool_keeps_serving),
+        cmocka_unit_test (
+            test_pool_crash_among_queued_tiny_tasks_fails_only_itself),
         cmocka_unit_test (test_pool_processes_caps_tasks_running_at_once),
         cmocka_unit_test (test_pool_terminate_cancels_only_that_pool),
         cmocka_unit_test (test_pool_is_safe_from_many_threads),

@@ -214,7 +214,7 @@ s_done (zsock_t *worker, const dispatched_t *tasks, int count, uint32_t status)
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_DONE);
     for (int index = 0; index < count; index++) {
         zmp_proto_done_t done = { tasks[index].header.slot,
-                                  tasks[index].header.seq, status, 99 };
+                                  tasks[index].header.seq, status, 99, 0 };
         zframe_t *header = zmp_proto_encode_done (&done);
         zframe_t *value = zmp_proto_encode_uint (tasks[index].header.seq);
         zmsg_append (msg, &header);

@@ -854,12 +854,20 @@ test_proto_decoders_accept_extra_trailing_array_items (void **state)
     assert_int_equal (dispatch.seq, 2);
     zframe_destroy (&frame);
 
-    msgpack_object done_items[] = { zmp_int (1), zmp_int (2), zmp_int (0),
-                                    zmp_int (99), zmp_bool (true) };
-    frame = s_frame (zmp_array (done_items, 5));
+    msgpack_object done_items[] = {
+        zmp_int (1),  zmp_int (2),  zmp_int (0),
+        zmp_int (99), zmp_int (12), zmp_bool (true)
+    };
+    frame = s_frame (zmp_array (done_items, 6));
     zmp_proto_done_t done;
     assert_int_equal (zmp_proto_decode_done (frame, &done, &error), 0);
     assert_int_equal (done.pid, 99);
+    assert_int_equal (done.run_us, 12);
+    zframe_destroy (&frame);
+    //  run-us is optional: a worker that does not time tasks leaves it out
+    frame = s_frame (zmp_array (done_items, 4));
+    assert_int_equal (zmp_proto_decode_done (frame, &done, &error), 0);
+    assert_int_equal (done.run_us, 0);
     zframe_destroy (&frame);
 
     msgpack_object result_items[] = { zmp_int (5), zmp_int (0), zmp_int (99),

@@ -1,68 +1,47 @@
 /*  zmp_agent - the worker agent
 
     One thread, one loop: zmq_poll over the broker socket, the spawner's
-    control socket and every child's socket. Each turn of the loop takes
-    everything that is ready, hands queued tasks to idle children, and sends
-    the results gathered in that turn as one DONE message; so under load
-    results travel in batches, and when idle each one goes at once.
+    control socket and every child's socket. Each turn takes everything
+    that is ready, hands queued tasks to children, and sends the results
+    gathered in that turn as one DONE message; so under load results travel
+    in batches, and when idle each one goes at once.
 
-    Children sockets are non-blocking on our side: a large argument or
-    result moves in pieces across turns, and the loop never waits on a
-    child. A child is identified by its slot (its index in children[]).
+    How many tasks a child holds follows how long tasks take (averaged over
+    the recent ones): about AGENT_CHILD_QUEUED_US of work beyond the one it
+    runs. A task of 0.2 ms or more goes to an idle child alone; tiny tasks
+    travel a dozen at a time, in one write each way, which is what lets
+    per-task costs (system calls, wake-ups) spread over many tasks.
+
+    Child sockets are non-blocking on our side (agent_child): a large
+    argument or result moves in pieces across turns, and the loop never
+    waits on a child. A child is known by its slot, its index in
+    children[].
 
     Who owns what: a task is owned by the queue until a child takes it, then
-    by that child record until its result (or the child's death) sends it
-    back to the broker as DONE.
+    by that child's record until its result (or the child's death) sends it
+    back to the broker as DONE, or puts it back at the head of the queue
+    (tasks a crashed child had not started).
 */
 #include "zmp_agent.h"
 
-#include "zmp_child.h"
+#include "worker_internal.h"
 #include "zmp_error.h"
 #include "zmp_log.h"
-#include "zmp_proto.h"
 #include "zmp_spawner.h"
 #include "zmp_value.h"
 
 #include <czmq.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define AGENT_START_TIMEOUT_MS 10000
-#define AGENT_INPUT_INITIAL    (64 * 1024)
 #define AGENT_RECV_BATCH       256   //  Broker messages per loop turn, at most
 #define AGENT_RESPAWN_DELAY_MS 1000  //  After a failed fork
-
-typedef struct {
-    zmp_proto_dispatch_t header;  //  As the broker sent it
-    zframe_t *args;               //  Owned: the argument frame
-    zmp_error_kind_t abort_kind;  //  Why we killed its child, or NONE
-} agent_task_t;
-
-typedef enum {
-    CHILD_STARTING,  //  Asked the spawner; no process yet
-    CHILD_IDLE,      //  Running, waiting for a task
-    CHILD_BUSY,      //  Running a task
-    CHILD_GONE       //  Socket closed; waiting for the spawner's report
-} child_state_t;
-
-typedef struct {
-    child_state_t state;
-    pid_t pid;            //  0 while starting
-    int fd;               //  Our end of its socket, -1 when closed
-    agent_task_t *task;   //  Owned: the task it runs, or NULL
-    char *output;         //  Owned: request bytes not yet written
-    size_t output_size;   //  Bytes in output
-    size_t output_sent;   //  Of those, bytes already written
-    size_t output_limit;  //  Allocated bytes of output
-    char *input;          //  Owned: response bytes read so far
-    size_t input_size;    //  Bytes in input
-    size_t input_limit;   //  Allocated bytes of input
-    uint64_t tasks_done;  //  Tasks this process has finished
-    int64_t respawn_at;   //  zclock_mono () ms; 0 unless a fork failed
-} agent_child_t;
+//  Work queued at a child beyond the task it runs, in us
+#define AGENT_CHILD_QUEUED_US 200
+#define AGENT_CHILD_DEPTH_MAX 32  //  Tasks a child holds, at most
 
 struct zmp_agent {
     zmp_agent_config_t config;          //  Strings borrowed from the caller
@@ -74,6 +53,7 @@ struct zmp_agent {
     zlistx_t *queue;  //  Owned agent_task_t *, waiting for a child
     zsock_t *socket;  //  Owned DEALER to the broker
     zmsg_t *done;     //  Owned DONE message being gathered
+    double run_us;    //  Recent task run time, averaged; 0: none yet
     char host[ZMP_PROTO_HOST_MAX + 1];
     bool registered;  //  Welcomed by the broker, not lost since
     bool ever_registered;
@@ -86,42 +66,8 @@ struct zmp_agent {
     bool fatal;              //  Cannot go on (spawner gone)
 };
 
-static void
-s_task_destroy (agent_task_t **task_p)
-{
-    if (*task_p) {
-        zframe_destroy (&(*task_p)->args);
-        free (*task_p);
-        *task_p = NULL;
-    }
-}
-
-static void
-s_task_free (void **item_p)
-{
-    s_task_destroy ((agent_task_t **) item_p);
-}
-
-static void
-s_child_close (agent_child_t *child)
-{
-    if (child->fd >= 0) {
-        close (child->fd);
-        child->fd = -1;
-    }
-    child->output_size = child->output_sent = 0;
-    child->input_size = 0;
-}
-
-static int
-s_set_nonblocking (int fd)
-{
-    int flags = fcntl (fd, F_GETFL);
-    return flags < 0 ? -1 : fcntl (fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-//  Apply a spawner event; returns -1 if the spawner is gone.
-static int s_spawner_event (zmp_agent_t *self, zmp_spawn_event_t *event);
+//  Apply a spawner event.
+static void s_spawner_event (zmp_agent_t *self, zmp_spawn_event_t *event);
 
 //  --------------------------------------------------------------------------
 //  Fork the spawner and the children.
@@ -139,11 +85,11 @@ zmp_agent_new (const zmp_agent_config_t *config, zmp_registry_t *registry,
     self->heartbeat_ms = (uint32_t) config->heartbeat_ms;
     self->liveness = (uint32_t) config->liveness;
     self->queue = zlistx_new ();
-    zlistx_set_destructor (self->queue, s_task_free);
+    zlistx_set_destructor (self->queue, agent_task_free);
     self->children =
         (agent_child_t *) zmalloc (self->slots * sizeof (agent_child_t));
     for (size_t slot = 0; slot < self->slots; slot++)
-        self->children[slot].fd = -1;
+        agent_child_init (&self->children[slot]);
     if (gethostname (self->host, sizeof self->host))
         snprintf (self->host, sizeof self->host, "unknown");
     self->host[sizeof self->host - 1] = 0;
@@ -188,8 +134,8 @@ zmp_agent_new (const zmp_agent_config_t *config, zmp_registry_t *registry,
             zmp_agent_destroy (&self);
             return NULL;
         }
-        if (s_spawner_event (self, &event) == 0
-            && event.kind == ZMP_SPAWN_STARTED)
+        s_spawner_event (self, &event);
+        if (event.kind == ZMP_SPAWN_STARTED)
             started++;
     }
     return self;
@@ -204,13 +150,8 @@ zmp_agent_destroy (zmp_agent_t **self_p)
     assert (self_p);
     if (*self_p) {
         zmp_agent_t *self = *self_p;
-        for (size_t slot = 0; slot < self->slots; slot++) {
-            agent_child_t *child = &self->children[slot];
-            s_child_close (child);
-            s_task_destroy (&child->task);
-            free (child->output);
-            free (child->input);
-        }
+        for (size_t slot = 0; slot < self->slots; slot++)
+            agent_child_destroy (&self->children[slot]);
         zmp_spawner_destroy (&self->spawner);  //  Kills what is left
         free (self->children);
         zlistx_destroy (&self->queue);
@@ -254,15 +195,15 @@ s_send_hello (zmp_agent_t *self)
     s_send (self, &msg);
 }
 
-//  Queue a DONE item for task with status and value; takes value.
+//  Queue a DONE item for task; takes value.
 static void
 s_done (zmp_agent_t *self, const agent_task_t *task, uint32_t status, pid_t pid,
-        zframe_t **value_p)
+        int64_t run_us, zframe_t **value_p)
 {
     if (!self->done)
         self->done = zmp_proto_new (ZMP_PROTO_DONE);
-    zmp_proto_done_t done = { task->header.slot, task->header.seq, status,
-                              pid };
+    zmp_proto_done_t done = { task->header.slot, task->header.seq, status, pid,
+                              (uint64_t) (run_us > 0 ? run_us : 0) };
     zframe_t *header = zmp_proto_encode_done (&done);
     zmsg_append (self->done, &header);
     zmsg_append (self->done, value_p);
@@ -290,177 +231,64 @@ s_done_error (zmp_agent_t *self, const agent_task_t *task, pid_t pid,
     error.pid = pid;
     snprintf (error.host, sizeof error.host, "%s", self->host);
     zframe_t *value = zmp_proto_encode_error (&error);
-    s_done (self, task, (uint32_t) kind, pid, &value);
+    s_done (self, task, (uint32_t) kind, pid, 0, &value);
 }
 
-//  Hand task to an idle child: its whole request goes into the child's
-//  output buffer, written now as far as the socket takes it. Takes task.
-//  Returns 0, or -1 if the task was too large for a child (answered with
-//  a limit error).
-static void s_child_write (zmp_agent_t *self, agent_child_t *child);
-
-static int
-s_child_start_task (zmp_agent_t *self, agent_child_t *child, agent_task_t *task)
+//  A cancelled task ends here, whatever its process did with it.
+static void
+s_done_cancelled (zmp_agent_t *self, const agent_task_t *task, pid_t pid)
 {
-    assert (child->state == CHILD_IDLE && !child->task);
-    size_t function_len = strlen (task->header.function);
-    size_t args_size = zframe_size (task->args);
-    if (args_size > ZMP_CHILD_PAYLOAD_MAX - function_len) {
-        //  Would not fit the child's framing (and its 32-bit size)
-        s_done_error (self, task, 0, ZMP_ERR_LIMIT, 0,
-                      "arguments of %zu bytes are over the limit of %u",
-                      args_size, ZMP_CHILD_PAYLOAD_MAX);
-        s_task_destroy (&task);
-        return -1;
-    }
-    zmp_child_request_t request;
-    request.size = (uint32_t) (function_len + args_size);
-    request.function_len = (uint32_t) function_len;
-    request.flags = task->header.flags;
-    request.attempt = task->header.attempt;
-    request.seq = task->header.seq;
-    size_t total = sizeof request + function_len + args_size;
-    if (total > child->output_limit) {
-        free (child->output);
-        child->output_limit = total;
-        child->output = (char *) malloc (total);
-        assert (child->output);
-    }
-    memcpy (child->output, &request, sizeof request);
-    memcpy (child->output + sizeof request, task->header.function,
-            function_len);
-    memcpy (child->output + sizeof request + function_len,
-            zframe_data (task->args), args_size);
-    child->output_size = total;
-    child->output_sent = 0;
-    child->task = task;
-    child->state = CHILD_BUSY;
-    s_child_write (self, child);
-    return 0;
+    s_done_error (self, task, pid, ZMP_ERR_CANCELLED, 0, "task %s cancelled",
+                  task->header.function);
 }
 
-//  The child's socket failed or closed: make sure the process ends, so that
-//  the spawner's report follows and the task can be failed with its cause.
+//  A child answered a task (agent_result_fn).
+static void
+s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
+             uint32_t status, const char *payload, size_t size, int64_t run_us)
+{
+    zmp_agent_t *self = (zmp_agent_t *) arg;
+    if (task->abort_kind != ZMP_ERR_NONE)
+        s_done_cancelled (self, task, child->pid);
+    else {
+        zframe_t *value = zframe_new (payload, size);
+        s_done (self, task, status, child->pid, run_us, &value);
+    }
+    agent_task_destroy (&task);
+    self->tasks_done++;
+    //  A recent average: what the tasks are like may change
+    self->run_us =
+        self->run_us > 0 ? 0.8 * self->run_us + 0.2 * run_us : run_us;
+}
+
+//  The child's socket failed, closed, or carried garbage: make sure the
+//  process ends, so that the spawner's report follows and the running task
+//  can be failed with its cause.
 static void
 s_child_lost (agent_child_t *child)
 {
-    s_child_close (child);
-    if (child->state != CHILD_STARTING) {
+    agent_child_close (child);
+    if (child->state == CHILD_READY) {
         child->state = CHILD_GONE;
         if (child->pid > 0)
             kill (child->pid, SIGKILL);
     }
 }
 
-static void
-s_child_write (zmp_agent_t *self, agent_child_t *child)
-{
-    (void) self;
-    while (child->fd >= 0 && child->output_sent < child->output_size) {
-        ssize_t rc = send (child->fd, child->output + child->output_sent,
-                           child->output_size - child->output_sent,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (rc > 0)
-            child->output_sent += (size_t) rc;
-        else if (rc < 0 && errno == EINTR)
-            continue;
-        else if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;  //  The rest goes when the socket is writable again
-        else {
-            s_child_lost (child);
-            return;
-        }
-    }
-}
-
-//  A complete response sits at the start of child->input: send it back.
-static void
-s_child_response (zmp_agent_t *self, agent_child_t *child,
-                  const zmp_child_response_t *response)
-{
-    agent_task_t *task = child->task;
-    if (!task || task->header.seq != response->seq) {
-        zmp_warning ("worker: task process %d sent a result for no task; "
-                     "replacing it",
-                     (int) child->pid);
-        s_child_lost (child);
-        return;
-    }
-    zframe_t *value =
-        zframe_new (child->input + sizeof *response, response->size);
-    s_done (self, task, response->status, child->pid, &value);
-    s_task_destroy (&child->task);
-    child->state = CHILD_IDLE;
-    child->tasks_done++;
-    self->tasks_done++;
-}
-
-static void
-s_child_read (zmp_agent_t *self, agent_child_t *child)
-{
-    while (child->fd >= 0) {
-        if (child->input_limit - child->input_size < 4096) {
-            size_t limit = child->input_limit ? child->input_limit * 2
-                                              : AGENT_INPUT_INITIAL;
-            char *input = (char *) realloc (child->input, limit);
-            assert (input);
-            child->input = input;
-            child->input_limit = limit;
-        }
-        ssize_t rc = read (child->fd, child->input + child->input_size,
-                           child->input_limit - child->input_size);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        if (rc <= 0) {
-            s_child_lost (child);
-            return;
-        }
-        child->input_size += (size_t) rc;
-        //  Take every complete response out of the buffer
-        while (child->input_size >= sizeof (zmp_child_response_t)) {
-            zmp_child_response_t response;
-            memcpy (&response, child->input, sizeof response);
-            if (response.size > ZMP_CHILD_PAYLOAD_MAX) {
-                zmp_warning ("worker: task process %d sent garbage; "
-                             "replacing it",
-                             (int) child->pid);
-                s_child_lost (child);
-                return;
-            }
-            size_t total = sizeof response + response.size;
-            if (child->input_size < total) {
-                if (total > child->input_limit) {
-                    char *input = (char *) realloc (child->input, total);
-                    assert (input);
-                    child->input = input;
-                    child->input_limit = total;
-                }
-                break;
-            }
-            s_child_response (self, child, &response);
-            memmove (child->input, child->input + total,
-                     child->input_size - total);
-            child->input_size -= total;
-        }
-    }
-}
-
-//  A child process ended: fail its task with the cause, start another.
+//  A child process ended: fail the task it ran with the cause, put the
+//  ones it had not started back at the head of the queue, start another.
 static void
 s_child_exited (zmp_agent_t *self, agent_child_t *child,
                 const zmp_spawn_event_t *event)
 {
-    if (child->fd >= 0)
-        s_child_read (self, child);  //  A result may have come first
-    s_child_close (child);
-    agent_task_t *task = child->task;
+    if (child->fd >= 0)  //  Results written before the end are still there
+        agent_child_read (child, s_on_result, self);
+    agent_child_close (child);
     int status = event->status;
+    agent_task_t *task = (agent_task_t *) zlistx_detach (child->tasks, NULL);
     if (task) {
         if (task->abort_kind != ZMP_ERR_NONE)
-            s_done_error (self, task, event->pid, task->abort_kind, 0,
-                          "task %s stopped by request", task->header.function);
+            s_done_cancelled (self, task, event->pid);
         else if (WIFSIGNALED (status))
             s_done_error (self, task, event->pid, ZMP_ERR_CRASHED,
                           WTERMSIG (status), "task %s", task->header.function);
@@ -468,37 +296,46 @@ s_child_exited (zmp_agent_t *self, agent_child_t *child,
             s_done_error (self, task, event->pid, ZMP_ERR_CRASHED, 0,
                           "task %s: process exited with code %d",
                           task->header.function, WEXITSTATUS (status));
-        s_task_destroy (&child->task);
-    }
-    if (task || child->state != CHILD_GONE)
+        agent_task_destroy (&task);
+        //  The rest never started: back to the head of the queue, in order
+        agent_task_t *waiting = (agent_task_t *) zlistx_last (child->tasks);
+        while (waiting) {
+            zlistx_detach (child->tasks, zlistx_cursor (child->tasks));
+            if (waiting->abort_kind != ZMP_ERR_NONE) {
+                s_done_cancelled (self, waiting, 0);
+                agent_task_destroy (&waiting);
+            } else
+                zlistx_add_start (self->queue, waiting);
+            waiting = (agent_task_t *) zlistx_last (child->tasks);
+        }
         zmp_notice ("worker: task process %d (slot %u) ended (%s %d); "
                     "replacing it",
                     (int) event->pid, event->slot,
                     WIFSIGNALED (status) ? "signal" : "exit code",
                     WIFSIGNALED (status) ? WTERMSIG (status)
                                          : WEXITSTATUS (status));
+    } else if (child->state != CHILD_GONE)
+        zmp_notice ("worker: idle task process %d (slot %u) ended; "
+                    "replacing it",
+                    (int) event->pid, event->slot);
     child->state = CHILD_STARTING;
     child->pid = 0;
     if (zmp_spawner_spawn (self->spawner, event->slot))
         self->fatal = true;
 }
 
-static int
+static void
 s_spawner_event (zmp_agent_t *self, zmp_spawn_event_t *event)
 {
     if (event->slot >= self->slots) {
         if (event->fd >= 0)
             close (event->fd);
-        return 0;  //  Not ours; cannot happen
+        return;  //  Not ours; cannot happen
     }
     agent_child_t *child = &self->children[event->slot];
     switch (event->kind) {
         case ZMP_SPAWN_STARTED:
-            s_set_nonblocking (event->fd);
-            child->fd = event->fd;
-            child->pid = event->pid;
-            child->state = CHILD_IDLE;
-            child->respawn_at = 0;
+            agent_child_start (child, event->pid, event->fd);
             break;
         case ZMP_SPAWN_EXITED:
             if (child->pid == event->pid)
@@ -510,7 +347,6 @@ s_spawner_event (zmp_agent_t *self, zmp_spawn_event_t *event)
             child->respawn_at = zclock_mono () + AGENT_RESPAWN_DELAY_MS;
             break;
     }
-    return 0;
 }
 
 static void
@@ -530,7 +366,7 @@ s_spawner_drain (zmp_agent_t *self)
     }
 }
 
-//  Forget the tasks no child has started (the broker forgot them too).
+//  Forget the tasks no child has taken (the broker forgot them too).
 static void
 s_drop_queue (zmp_agent_t *self)
 {
@@ -540,36 +376,31 @@ s_drop_queue (zmp_agent_t *self)
     zlistx_purge (self->queue);
 }
 
-static agent_child_t *
-s_find_task (zmp_agent_t *self, uint32_t slot, uint64_t seq)
-{
-    for (size_t index = 0; index < self->slots; index++) {
-        agent_child_t *child = &self->children[index];
-        if (child->task && child->task->header.slot == slot
-            && child->task->header.seq == seq)
-            return child;
-    }
-    return NULL;
-}
-
 static void
 s_abort (zmp_agent_t *self, uint32_t slot, uint64_t seq)
 {
     agent_task_t *task = (agent_task_t *) zlistx_first (self->queue);
     while (task) {
         if (task->header.slot == slot && task->header.seq == seq) {
-            s_done_error (self, task, 0, ZMP_ERR_CANCELLED, 0,
-                          "task %s cancelled before it started",
-                          task->header.function);
+            s_done_cancelled (self, task, 0);
             zlistx_delete (self->queue, zlistx_cursor (self->queue));
             return;
         }
         task = (agent_task_t *) zlistx_next (self->queue);
     }
-    agent_child_t *child = s_find_task (self, slot, seq);
-    if (child && child->pid > 0) {
-        child->task->abort_kind = ZMP_ERR_CANCELLED;
-        kill (child->pid, SIGKILL);
+    for (size_t index = 0; index < self->slots; index++) {
+        agent_child_t *child = &self->children[index];
+        bool running = true;  //  The first task of a child is the running one
+        for (task = (agent_task_t *) zlistx_first (child->tasks); task;
+             task = (agent_task_t *) zlistx_next (child->tasks)) {
+            if (task->header.slot == slot && task->header.seq == seq) {
+                task->abort_kind = ZMP_ERR_CANCELLED;
+                if (running && child->pid > 0)
+                    kill (child->pid, SIGKILL);  //  Its result, if any, is
+                return;                          //  reported as cancelled
+            }
+            running = false;
+        }
     }
 }
 
@@ -586,7 +417,7 @@ s_on_dispatch (zmp_agent_t *self, zmsg_t *msg)
             zmp_warning ("worker: dropped a bad DISPATCH item: %s",
                          args ? error.message : "arguments missing");
             zframe_destroy (&args);
-            s_task_destroy (&task);
+            agent_task_destroy (&task);
         } else {
             task->args = args;
             zlistx_add_end (self->queue, task);
@@ -705,17 +536,44 @@ s_broker_drain (zmp_agent_t *self)
     }
 }
 
+//  Tasks a child may hold: the one it runs, and about
+//  AGENT_CHILD_QUEUED_US of work behind it.
+static size_t
+s_child_depth (zmp_agent_t *self)
+{
+    if (self->run_us <= 0)
+        return 1;  //  Nothing known yet: one at a time
+    double depth = 1 + AGENT_CHILD_QUEUED_US / self->run_us;
+    return depth >= AGENT_CHILD_DEPTH_MAX ? AGENT_CHILD_DEPTH_MAX
+                                          : (size_t) depth;
+}
+
+//  Hand queued tasks to children, one to each in turn (idle ones first),
+//  up to each child's depth; then write each child's batch at once.
 static void
 s_assign (zmp_agent_t *self)
 {
-    for (size_t slot = 0; slot < self->slots && zlistx_size (self->queue);
-         slot++) {
+    size_t depth = s_child_depth (self);
+    for (size_t load = 0; load < depth && zlistx_size (self->queue); load++)
+        for (size_t slot = 0; slot < self->slots && zlistx_size (self->queue);
+             slot++) {
+            agent_child_t *child = &self->children[slot];
+            if (child->state != CHILD_READY || child->fd < 0
+                || agent_child_load (child) != load)
+                continue;
+            agent_task_t *task =
+                (agent_task_t *) zlistx_detach (self->queue, NULL);
+            if (agent_child_send (child, &task)) {
+                s_done_error (self, task, 0, ZMP_ERR_LIMIT, 0,
+                              "arguments of %zu bytes are over the limit of %u",
+                              zframe_size (task->args), ZMP_CHILD_PAYLOAD_MAX);
+                agent_task_destroy (&task);
+            }
+        }
+    for (size_t slot = 0; slot < self->slots; slot++) {
         agent_child_t *child = &self->children[slot];
-        if (child->state != CHILD_IDLE)
-            continue;
-        agent_task_t *task = (agent_task_t *) zlistx_detach (self->queue, NULL);
-        if (s_child_start_task (self, child, task))
-            slot--;  //  Refused (too large): this child is still idle
+        if (agent_child_writing (child) && agent_child_write (child))
+            s_child_lost (child);
     }
 }
 
@@ -790,7 +648,7 @@ zmp_agent_run (zmp_agent_t *self)
             items[count].socket = NULL;
             items[count].fd = child->fd;
             items[count].events = ZMQ_POLLIN;
-            if (child->output_sent < child->output_size)
+            if (agent_child_writing (child))
                 items[count].events |= ZMQ_POLLOUT;
             polled[count++] = child;
         }
@@ -810,10 +668,12 @@ zmp_agent_run (zmp_agent_t *self)
             s_spawner_drain (self);
         for (size_t index = 2; index < count; index++) {
             agent_child_t *child = polled[index];
-            if (items[index].revents & ZMQ_POLLOUT)
-                s_child_write (self, child);
-            if (items[index].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
-                s_child_read (self, child);
+            if ((items[index].revents & ZMQ_POLLOUT)
+                && agent_child_write (child))
+                s_child_lost (child);
+            if ((items[index].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+                && agent_child_read (child, s_on_result, self))
+                s_child_lost (child);
         }
         s_assign (self);
         if (self->done)

@@ -18,21 +18,77 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-//  Read exactly size bytes; returns 0, or -1 on end of file or error.
-static int
-s_read_all (int fd, void *data, size_t size)
+//  What the agent sent and we have not run yet. One read () takes all that
+//  is there: when tasks are short and the agent queues several, several.
+typedef struct {
+    int fd;        //  The agent's socket (borrowed)
+    char *data;    //  Owned
+    size_t start;  //  First byte not yet used
+    size_t end;    //  One past the last byte read
+    size_t limit;  //  Allocated bytes
+} s_input_t;
+
+//  Take the next complete request: copy its header into request, return
+//  its body (function name, then arguments), valid until the next fill.
+//  NULL if more must be read first; *garbage set if what is there cannot
+//  be a request.
+static const char *
+s_input_next (s_input_t *input, zmp_child_request_t *request, bool *garbage)
 {
-    char *cursor = (char *) data;
-    while (size > 0) {
-        ssize_t rc = read (fd, cursor, size);
+    size_t have = input->end - input->start;
+    if (have < sizeof *request)
+        return NULL;
+    memcpy (request, input->data + input->start, sizeof *request);
+    if (request->size > ZMP_CHILD_PAYLOAD_MAX
+        || request->function_len > request->size) {
+        *garbage = true;
+        return NULL;
+    }
+    if (have < sizeof *request + request->size)
+        return NULL;
+    const char *body = input->data + input->start + sizeof *request;
+    input->start += sizeof *request + request->size;
+    return body;
+}
+
+//  Read what is there, blocking for at least one byte, with room for the
+//  whole of a request whose header has come. Returns 0, or -1 on end of
+//  file, error or garbage.
+static int
+s_input_fill (s_input_t *input)
+{
+    size_t left = input->end - input->start;
+    size_t need = 64 * 1024;
+    if (left >= sizeof (zmp_child_request_t)) {
+        zmp_child_request_t request;
+        memcpy (&request, input->data + input->start, sizeof request);
+        if (request.size > ZMP_CHILD_PAYLOAD_MAX)
+            return -1;
+        if (sizeof request + request.size > need)
+            need = sizeof request + request.size;
+    }
+    //  Keep what is left at the front, and room after it
+    if (left > 0)
+        memmove (input->data, input->data + input->start, left);
+    input->start = 0;
+    input->end = left;
+    if (need > input->limit) {
+        char *data = (char *) realloc (input->data, need);
+        if (!data)
+            return -1;
+        input->data = data;
+        input->limit = need;
+    }
+    while (true) {
+        ssize_t rc = read (input->fd, input->data + input->end,
+                           input->limit - input->end);
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc <= 0)
             return -1;
-        cursor += rc;
-        size -= (size_t) rc;
+        input->end += (size_t) rc;
+        return 0;
     }
-    return 0;
 }
 
 //  Write the header and payload; returns 0 or -1.
@@ -124,30 +180,20 @@ zmp_child_main (int fd, uint32_t slot, void *arg)
 
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
-    char *body = NULL;
-    size_t body_limit = 0;
+    s_input_t input = { fd, NULL, 0, 0, 0 };
     int code = 0;
     while (true) {
         zmp_child_request_t request;
-        if (s_read_all (fd, &request, sizeof request))
-            break;  //  The agent closed our socket: we are done
-        if (request.size > ZMP_CHILD_PAYLOAD_MAX
-            || request.function_len > request.size) {
-            code = 2;  //  Garbage on the socket; the agent replaces us
-            break;
-        }
-        if (request.size > body_limit) {
-            free (body);
-            body_limit = request.size;
-            body = (char *) malloc (body_limit);
-            if (!body) {
-                code = 3;
+        bool garbage = false;
+        const char *body = s_input_next (&input, &request, &garbage);
+        if (!body) {
+            if (garbage) {
+                code = 2;  //  Garbage on the socket; the agent replaces us
                 break;
             }
-        }
-        if (s_read_all (fd, body, request.size)) {
-            code = 2;
-            break;
+            if (s_input_fill (&input))
+                break;  //  The agent closed our socket: we are done
+            continue;
         }
         buffer.size = 0;
         zmp_child_response_t response;
@@ -170,10 +216,12 @@ zmp_child_main (int fd, uint32_t slot, void *arg)
         }
         fflush (stdout);
         fflush (stderr);
+        //  Each result goes at once: if a later task crashes this process,
+        //  what it finished before is already with the agent
         if (s_write_response (fd, &response, buffer.data))
             break;
     }
-    free (body);
+    free (input.data);
     msgpack_sbuffer_destroy (&buffer);
     close (fd);
     return code;

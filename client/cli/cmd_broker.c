@@ -17,8 +17,9 @@ static const char *s_usage =
     "      --heartbeat-ms N    heartbeat interval in ms (default 1000)\n"
     "      --liveness N        missed heartbeats before a peer is gone\n"
     "                          (default 5)\n"
-    "      --prefetch N        tasks sent to a worker beyond its slots\n"
-    "                          (default 2)\n"
+    "      --prefetch N        tasks sent to a worker beyond its slots, fixed\n"
+    "                          (default: fitted to the workers' task times,\n"
+    "                          about 2 ms of work queued per slot)\n"
     "      --endpoint-file F   write the bound endpoint to F (useful with a\n"
     "                          wildcard port, tcp://127.0.0.1:*)\n"
     "      --ready-fd N        write the bound endpoint to fd N, then close it\n"
@@ -47,7 +48,7 @@ cli_broker (int argc, char **argv)
     zmp_broker_config_t config = { cli_default_endpoint (),
                                    ZMP_BROKER_HEARTBEAT_MS,
                                    ZMP_BROKER_LIVENESS,
-                                   ZMP_BROKER_PREFETCH,
+                                   ZMP_BROKER_ADAPTIVE,
                                    NULL,
                                    -1 };
     int verbosity = 0;
