@@ -2,6 +2,7 @@
 */
 #include "cli.h"
 
+#include "local_cluster.h"
 #include "zmp_log.h"
 
 #include <errno.h>
@@ -188,6 +189,55 @@ cli_endpoint_listening (const char *endpoint)
     if (strncmp (endpoint, "ipc://", 6) == 0)
         return s_ipc_listening (endpoint + 6);
     return true;
+}
+
+//  --------------------------------------------------------------------------
+//  Connect to the broker, or to a local cluster started for the command.
+
+zmp_client_t *
+cli_cluster_open (const char *command, const char *endpoint, int processes,
+                  const char **modules, int verbosity,
+                  local_cluster_t **local_p)
+{
+    *local_p = NULL;
+    bool have_modules = modules && modules[0];
+    zmp_error_t error;
+    if (!endpoint
+        && (have_modules
+            || !cli_endpoint_listening (cli_default_endpoint ()))) {
+        const char *asked = getenv ("ZMPOOL_BROKER");
+        if (asked && *asked && !have_modules && verbosity >= 0)
+            fprintf (stderr,
+                     "zmpool %s: no broker at $ZMPOOL_BROKER (%s); running "
+                     "on a local cluster\n",
+                     command, asked);
+        *local_p = local_cluster_start (processes, modules, &error);
+        if (!*local_p) {
+            cli_fail (command, "%s", error.message);
+            return NULL;
+        }
+        endpoint = local_cluster_endpoint (*local_p);
+    }
+    if (!endpoint)
+        endpoint = cli_default_endpoint ();
+    //  The local cluster (if any) exists: now a ZeroMQ context may
+    cli_log_init ("zmpool", verbosity > 0 ? verbosity : -2);
+    zmp_client_t *client = zmp_client_connect (endpoint, 5000, &error);
+    if (!client) {
+        cli_fail (command, "%s", error.message);
+        local_cluster_stop (local_p);
+    }
+    return client;
+}
+
+//  --------------------------------------------------------------------------
+//  Disconnect from the cluster; stop it if it was local.
+
+void
+cli_cluster_close (zmp_client_t **client_p, local_cluster_t **local_p)
+{
+    zmp_client_destroy (client_p);
+    local_cluster_stop (local_p);
 }
 
 //  --------------------------------------------------------------------------

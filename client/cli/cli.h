@@ -20,6 +20,7 @@ int cli_broker (int argc, char **argv);
 int cli_worker (int argc, char **argv);
 int cli_status (int argc, char **argv);
 int cli_map (int argc, char **argv);
+int cli_bench (int argc, char **argv);
 
 //  Print "zmpool COMMAND: message" and the --help hint; returns 2.
 int cli_usage_error (const char *command, const char *format, ...)
@@ -55,5 +56,22 @@ bool cli_endpoint_listening (const char *endpoint);
 
 //  Number of online CPU cores (at least 1).
 int cli_cores (void);
+
+typedef struct local_cluster local_cluster_t;
+
+//  Connect a command to its cluster, as the design card fixes it: to
+//  endpoint when given (--connect); else to $ZMPOOL_BROKER or the default
+//  if something listens there; else to a local cluster started here with
+//  processes task processes (0: one per core) and modules (NULL-terminated,
+//  may be NULL; modules always mean a local cluster). Sets logging up
+//  (verbosity as for cli_log_init; -2 unless the user asked for more).
+//  Returns the client with *local_p set (NULL when no local cluster was
+//  needed), or NULL after printing the error, with *local_p NULL.
+zmp_client_t *cli_cluster_open (const char *command, const char *endpoint,
+                                int processes, const char **modules,
+                                int verbosity, local_cluster_t **local_p);
+
+//  Disconnect and stop the local cluster, if any.
+void cli_cluster_close (zmp_client_t **client_p, local_cluster_t **local_p);
 
 #endif

@@ -8,7 +8,6 @@
 */
 #include "cli.h"
 
-#include "local_cluster.h"
 #include "zmp_error.h"
 #include "zmp_json.h"
 #include "zmp_log.h"
@@ -316,38 +315,15 @@ cli_map (int argc, char **argv)
     }
 
     local_cluster_t *local = NULL;
-    bool use_local = !endpoint
-                     && (module_count > 0
-                         || !cli_endpoint_listening (cli_default_endpoint ()));
-    if (use_local) {
-        const char *asked = getenv ("ZMPOOL_BROKER");
-        if (asked && *asked && !module_count && verbosity >= 0)
-            fprintf (stderr,
-                     "zmpool map: no broker at $ZMPOOL_BROKER (%s); running "
-                     "on a local cluster\n",
-                     asked);
-        local = local_cluster_start ((int) processes, modules, &error);
-        if (!local)
-            rc = cli_fail ("map", "%s", error.message);
-        else
-            endpoint = local_cluster_endpoint (local);
-    }
+    zmp_client_t *client = cli_cluster_open ("map", endpoint, (int) processes,
+                                             modules, verbosity, &local);
     free (modules);
-    if (rc < 0) {
-        if (!endpoint)
-            endpoint = cli_default_endpoint ();
-        //  The local cluster (if any) exists: now a ZeroMQ context may
-        cli_log_init ("zmpool", verbosity > 0 ? verbosity : -2);
-        zmp_client_t *client = zmp_client_connect (endpoint, 5000, &error);
-        if (!client)
-            rc = cli_fail ("map", "%s", error.message);
-        else {
-            rc = s_run (client, function, &args, local ? 0 : (int) processes,
-                        (size_t) chunksize, timeout_ms, verbosity < 0);
-            zmp_client_destroy (&client);
-        }
-    }
-    local_cluster_stop (&local);
+    if (client)
+        rc = s_run (client, function, &args, local ? 0 : (int) processes,
+                    (size_t) chunksize, timeout_ms, verbosity < 0);
+    else
+        rc = ZMP_EXIT_FAILED;
+    cli_cluster_close (&client, &local);
     s_args_destroy (&args);
     return rc;
 }

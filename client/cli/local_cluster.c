@@ -1,8 +1,9 @@
 /*  local_cluster - a private broker and worker agent for one command
 
-    Readiness is a pipe, not a guess: the agent writes "ready" to the fd
-    given by --ready-fd once the broker has welcomed it, and we wait for
-    that line with poll () and a deadline.
+    Readiness is a pipe, not a guess: each process is started with
+    --ready-fd 3 and writes one line there once it is ready (the broker its
+    bound endpoint, the agent "ready" once the broker has registered it);
+    we wait for that line with poll () and a deadline.
 */
 #include "local_cluster.h"
 
@@ -32,20 +33,64 @@ struct local_cluster {
     int processes;
 };
 
-//  Fork and exec this executable with argv; ready_fd (or -1) stays open in
-//  the child as fd 3. Returns the pid, or -1.
-static pid_t
-s_spawn (char **argv, int ready_fd)
+static int64_t
+s_now_ms (void)
 {
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+//  Read one line from fd into line within timeout_ms. Returns 0 or -1.
+static int
+s_read_line (int fd, char *line, size_t size, int timeout_ms)
+{
+    size_t used = 0;
+    int64_t deadline = s_now_ms () + timeout_ms;
+    line[0] = 0;
+    while (used < size - 1) {
+        int64_t left = deadline - s_now_ms ();
+        if (left <= 0)
+            return -1;
+        struct pollfd item = { fd, POLLIN, 0 };
+        int rc = poll (&item, 1, (int) left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return -1;
+        ssize_t got = read (fd, line + used, size - 1 - used);
+        if (got <= 0)
+            return -1;  //  It died before it was ready
+        used += (size_t) got;
+        line[used] = 0;
+        char *newline = strchr (line, '\n');
+        if (newline) {
+            *newline = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Start zmpool ARGS with a ready pipe as fd 3 and wait for its line.
+
+pid_t
+local_cluster_spawn (char **argv, char *line, size_t size, int timeout_ms)
+{
+    int ready[2];
+    if (pipe (ready))
+        return -1;
+    fcntl (ready[0], F_SETFD, FD_CLOEXEC);
     pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid == 0) {
         prctl (PR_SET_PDEATHSIG, SIGTERM);
         if (getppid () != parent)
             _exit (1);
-        if (ready_fd >= 0 && ready_fd != 3) {
-            dup2 (ready_fd, 3);
-            close (ready_fd);
+        if (ready[1] != 3) {
+            dup2 (ready[1], 3);
+            close (ready[1]);
         }
         //  A fresh process group: a terminal's Ctrl-C goes to the command,
         //  which then stops these in order
@@ -53,57 +98,35 @@ s_spawn (char **argv, int ready_fd)
         execv ("/proc/self/exe", argv);
         _exit (127);
     }
+    close (ready[1]);
+    int rc = pid > 0 ? s_read_line (ready[0], line, size, timeout_ms) : -1;
+    close (ready[0]);
+    if (rc) {
+        local_cluster_reap (pid);
+        return -1;
+    }
     return pid;
 }
 
-static void
-s_stop (pid_t pid)
+//  --------------------------------------------------------------------------
+//  Stop and reap a process we started.
+
+void
+local_cluster_reap (pid_t pid)
 {
     if (pid <= 0)
         return;
     kill (pid, SIGTERM);
-    for (int waited_ms = 0; waited_ms < LOCAL_STOP_TIMEOUT_MS;
-         waited_ms += 10) {
+    int64_t deadline = s_now_ms () + LOCAL_STOP_TIMEOUT_MS;
+    while (s_now_ms () < deadline) {
         pid_t done = waitpid (pid, NULL, WNOHANG);
         if (done == pid || (done < 0 && errno == ECHILD))
             return;
-        struct timespec pause = { 0, 10 * 1000 * 1000 };
+        struct timespec pause = { 0, 5 * 1000 * 1000 };
         nanosleep (&pause, NULL);
     }
     kill (pid, SIGKILL);
     waitpid (pid, NULL, 0);
-}
-
-//  Wait for a "ready" line on fd. Returns 0, or -1.
-static int
-s_wait_ready (int fd, int timeout_ms)
-{
-    char line[16];
-    size_t size = 0;
-    struct timespec start;
-    clock_gettime (CLOCK_MONOTONIC, &start);
-    while (size < sizeof line - 1) {
-        struct timespec now;
-        clock_gettime (CLOCK_MONOTONIC, &now);
-        long elapsed = (now.tv_sec - start.tv_sec) * 1000
-                       + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (elapsed >= timeout_ms)
-            return -1;
-        struct pollfd item = { fd, POLLIN, 0 };
-        int rc = poll (&item, 1, (int) (timeout_ms - elapsed));
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0)
-            return -1;
-        ssize_t got = read (fd, line + size, sizeof line - 1 - size);
-        if (got <= 0)
-            return -1;  //  The agent died before it was ready
-        size += (size_t) got;
-        line[size] = 0;
-        if (strchr (line, '\n'))
-            return strncmp (line, "ready", 5) == 0 ? 0 : -1;
-    }
-    return -1;
 }
 
 //  --------------------------------------------------------------------------
@@ -127,14 +150,15 @@ local_cluster_start (int processes, const char **modules, zmp_error_t *error)
     }
     snprintf (self->endpoint, sizeof self->endpoint, "ipc://%s/broker",
               self->directory);
-
-    char *broker_argv[] = { "zmpool", "broker",       "--quiet",
-                            "--bind", self->endpoint, NULL };
-    self->broker_pid = s_spawn (broker_argv, -1);
-    int ready[2];
-    if (self->broker_pid < 0 || pipe (ready)) {
-        zmp_error_set (error, ZMP_ERR_SYSTEM, "cannot start a local broker: %s",
-                       strerror (errno));
+    char line[256];
+    char *broker_argv[] = { "zmpool",       "broker",     "--quiet", "--bind",
+                            self->endpoint, "--ready-fd", "3",       NULL };
+    self->broker_pid = local_cluster_spawn (broker_argv, line, sizeof line,
+                                            LOCAL_START_TIMEOUT_MS);
+    if (self->broker_pid < 0) {
+        zmp_error_set (error, ZMP_ERR_SYSTEM,
+                       "the local broker did not start within %d s",
+                       LOCAL_START_TIMEOUT_MS / 1000);
         self->broker_pid = 0;
         local_cluster_stop (&self);
         return NULL;
@@ -161,21 +185,15 @@ local_cluster_start (int processes, const char **modules, zmp_error_t *error)
         worker_argv[arg++] = "--module";
         worker_argv[arg++] = (char *) modules[index];
     }
-    //  Only the agent gets the write end (as fd 3); we keep the read end
-    fcntl (ready[0], F_SETFD, FD_CLOEXEC);
-    int write_end = fcntl (ready[1], F_DUPFD, 10);
-    close (ready[1]);
-    self->worker_pid = s_spawn (worker_argv, write_end);
-    close (write_end);
+    self->worker_pid = local_cluster_spawn (worker_argv, line, sizeof line,
+                                            LOCAL_START_TIMEOUT_MS);
     free (worker_argv);
-    int rc = self->worker_pid > 0
-                 ? s_wait_ready (ready[0], LOCAL_START_TIMEOUT_MS)
-                 : -1;
-    close (ready[0]);
-    if (rc) {
+    if (self->worker_pid < 0 || strcmp (line, "ready") != 0) {
         zmp_error_set (error, ZMP_ERR_SYSTEM,
-                       "the local cluster did not start within %d s",
+                       "the local worker did not start within %d s",
                        LOCAL_START_TIMEOUT_MS / 1000);
+        if (self->worker_pid < 0)
+            self->worker_pid = 0;
         local_cluster_stop (&self);
     }
     return self;
@@ -190,8 +208,8 @@ local_cluster_stop (local_cluster_t **self_p)
     assert (self_p);
     if (*self_p) {
         local_cluster_t *self = *self_p;
-        s_stop (self->worker_pid);
-        s_stop (self->broker_pid);
+        local_cluster_reap (self->worker_pid);
+        local_cluster_reap (self->broker_pid);
         char path[160];
         snprintf (path, sizeof path, "%s/broker", self->directory);
         unlink (path);
@@ -201,11 +219,17 @@ local_cluster_stop (local_cluster_t **self_p)
     }
 }
 
+//  --------------------------------------------------------------------------
+//  The broker's endpoint.
+
 const char *
 local_cluster_endpoint (const local_cluster_t *self)
 {
     return self->endpoint;
 }
+
+//  --------------------------------------------------------------------------
+//  The agent's task processes.
 
 int
 local_cluster_processes (const local_cluster_t *self)

@@ -30,4 +30,15 @@ const char *local_cluster_endpoint (const local_cluster_t *self);
 //  The agent's task processes.
 int local_cluster_processes (const local_cluster_t *self);
 
+//  Start `zmpool ARGS... --ready-fd 3` (argv[0] is "zmpool"), as the local
+//  cluster starts its processes, and wait up to timeout_ms for the first
+//  line it writes there, copied into line. Returns the pid, or -1 (the
+//  process, if any, is stopped).
+pid_t local_cluster_spawn (char **argv, char *line, size_t size,
+                           int timeout_ms);
+
+//  Stop a process started by local_cluster_spawn: SIGTERM, a bounded
+//  wait, SIGKILL; then reap it.
+void local_cluster_reap (pid_t pid);
+
 #endif

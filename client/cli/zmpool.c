@@ -21,6 +21,7 @@ static const command_t s_commands[] = {
       "run a worker agent (task processes) in the foreground" },
     { "status", cli_status, "show workers, slots, queue depth, counters" },
     { "map", cli_map, "run a function over JSON arguments, print results" },
+    { "bench", cli_bench, "measure: the Armstrong search, what a task costs" },
     { NULL, NULL, NULL }
 };
 
