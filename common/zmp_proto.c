@@ -580,8 +580,8 @@ zmp_proto_decode_done (zframe_t *frame, zmp_proto_done_t *done,
         done->pid = s_pid (&reader, &items[3], "pid");
         //  Optional: a worker that does not time its tasks leaves it out
         done->run_us = reader.unpacked.data.via.array.size > 4
-                         ? s_uint (&reader, &items[4], "run-us", UINT64_MAX)
-                         : 0;
+                           ? s_uint (&reader, &items[4], "run-us", UINT64_MAX)
+                           : 0;
     }
     return s_reader_close (&reader);
 }

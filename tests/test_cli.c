@@ -133,7 +133,8 @@ static void
 test_cli_every_command_has_help (void **state)
 {
     (void) state;
-    const char *commands[] = { "broker", "worker", "status", "map", NULL };
+    const char *commands[] = { "broker", "worker", "status",
+                               "map",    "bench",  NULL };
     for (int index = 0; commands[index]; index++) {
         const char *args[] = { commands[index], "--help", NULL };
         run_t run = s_run (args, NULL);
@@ -353,6 +354,115 @@ test_cli_map_says_when_no_worker_is_there_and_times_out (void **state)
 }
 
 static void
+test_cli_bench_armstrong_agrees_across_modes (void **state)
+{
+    (void) state;
+    const char *args[] = { "bench",     "armstrong",
+                           "--connect", s_endpoint,
+                           "--ranges",  "100:1000,24678000:24678100",
+                           "--pieces",  "4",
+                           "--runs",    "2",
+                           "--json",    NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 0);
+    json_error_t error;
+    json_t *report = json_loads (run.out, 0, &error);
+    assert_non_null (report);
+    json_t *found = json_object_get (report, "found");
+    int64_t expected[] = { 153, 370, 371, 407, 24678050, 24678051 };
+    assert_int_equal (json_array_size (found), 6);
+    for (size_t index = 0; index < 6; index++)
+        assert_int_equal (json_integer_value (json_array_get (found, index)),
+                          expected[index]);
+    json_t *runs = json_object_get (report, "runs");
+    assert_int_equal (json_array_size (runs), 4);
+    const char *modes[] = { "serial", "threads", "fork", "cluster" };
+    for (size_t index = 0; index < 4; index++) {
+        json_t *mode = json_array_get (runs, index);
+        assert_string_equal (json_string_value (json_object_get (mode, "mode")),
+                             modes[index]);
+        assert_true (json_real_value (json_object_get (mode, "seconds")) > 0);
+        assert_true (json_integer_value (json_object_get (mode, "workers"))
+                     > 0);
+    }
+    //  The cluster ran on the group's agent: its two task processes
+    assert_int_equal (json_integer_value (json_object_get (
+                          json_array_get (runs, 3), "workers")),
+                      2);
+    json_decref (report);
+    s_run_free (&run);
+
+    const char *table[] = { "bench",    "armstrong", "--connect", s_endpoint,
+                            "--ranges", "100:1000",  "--modes",   "cluster",
+                            "--runs",   "1",         NULL };
+    run = s_run (table, NULL);
+    assert_int_equal (run.status, 0);
+    assert_non_null (strstr (run.out, "found     153 370 371 407"));
+    assert_non_null (strstr (run.out, "cluster"));
+    s_run_free (&run);
+}
+
+static void
+test_cli_bench_tasks_reports_every_figure (void **state)
+{
+    (void) state;
+    const char *args[] = { "bench",     "tasks", "--connect",       s_endpoint,
+                           "--tasks",   "500",   "--chunked-tasks", "5000",
+                           "--samples", "50",    "--runs",          "1",
+                           "--json",    NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 0);
+    json_error_t error;
+    json_t *report = json_loads (run.out, 0, &error);
+    assert_non_null (report);
+    assert_int_equal (json_integer_value (json_object_get (report, "tasks")),
+                      500);
+    assert_true (json_number_value (
+                     json_object_get (report, "chunksize1_tasks_per_second"))
+                 > 0);
+    assert_true (
+        json_number_value (json_object_get (report, "chunked_tasks_per_second"))
+        > 0);
+    json_t *latency = json_object_get (report, "latency_us");
+    double p50 = json_number_value (json_object_get (latency, "p50"));
+    double p99 = json_number_value (json_object_get (latency, "p99"));
+    double max = json_number_value (json_object_get (latency, "max"));
+    assert_true (p50 > 0 && p50 <= p99 && p99 <= max);
+    json_t *floor = json_object_get (report, "floor");
+    assert_true (json_number_value (json_object_get (floor, "round_trip_us"))
+                 > 0);
+    assert_true (
+        json_number_value (json_object_get (floor, "messages_per_second")) > 0);
+    json_decref (report);
+    s_run_free (&run);
+}
+
+static void
+test_cli_bench_usage_errors_exit_2 (void **state)
+{
+    (void) state;
+    const char *cases[][6] = {
+        { "bench", NULL },
+        { "bench", "nothing", NULL },
+        { "bench", "armstrong", "--ranges", "5:3", NULL },
+        { "bench", "armstrong", "--modes", "psychic", NULL },
+        { "bench", "tasks", "--runs", "0", NULL },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        run_t run = s_run (cases[index], NULL);
+        if (run.status != 2)
+            fail_msg ("case %zu: status %d, stderr: %s", index, run.status,
+                      run.err);
+        s_run_free (&run);
+    }
+    const char *help[] = { "bench", "--help", NULL };
+    run_t run = s_run (help, NULL);
+    assert_int_equal (run.status, 0);
+    assert_non_null (strstr (run.out, "armstrong"));
+    s_run_free (&run);
+}
+
+static void
 test_cli_broker_reports_a_busy_endpoint (void **state)
 {
     (void) state;
@@ -380,6 +490,9 @@ main (void)
             test_cli_map_runs_on_a_local_cluster_and_leaves_nothing),
         cmocka_unit_test (
             test_cli_map_says_when_no_worker_is_there_and_times_out),
+        cmocka_unit_test (test_cli_bench_armstrong_agrees_across_modes),
+        cmocka_unit_test (test_cli_bench_tasks_reports_every_figure),
+        cmocka_unit_test (test_cli_bench_usage_errors_exit_2),
         cmocka_unit_test (test_cli_broker_reports_a_busy_endpoint),
     };
     int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);

@@ -6,10 +6,14 @@
     fork () and pipes, piece i to process i mod N), and cluster (one task
     per piece through the broker). Every mode must find the same numbers.
 
-    The three local modes run before this process creates any ZeroMQ
-    context, so the fork mode never forks one. The cluster mode's time runs
-    from the first submission to the last result; connecting, and starting
-    a local cluster, are not in it.
+    What a second core gives is not constant on a shared or virtual
+    machine (its two vCPUs may share a physical core for a while), so modes
+    are compared in pairs: each run times serial, then the other modes, at
+    once, and a speed-up is the median of those runs' ratios. Runs come in
+    two phases: serial, threads and fork first, before this process creates
+    any ZeroMQ context (so fork never copies one); then serial, threads and
+    cluster. The cluster's time runs from the first submission to the last
+    result; connecting, and starting a local cluster, are not in it.
 */
 #include "bench.h"
 
@@ -60,7 +64,11 @@ typedef struct {
     int workers;  //  Threads and processes for the local modes
     int runs;
     bool modes[ARMSTRONG_MODES];
-    double *seconds[ARMSTRONG_MODES];  //  Owned, one per run
+    double *seconds[ARMSTRONG_MODES];   //  Owned, each run's time
+    double *speedups[ARMSTRONG_MODES];  //  Owned, serial time / time, paired
+    size_t samples[ARMSTRONG_MODES];    //  Values in seconds and speedups
+    double *versus_threads;             //  Owned: threads time / cluster
+    size_t versus_count;                //  time, paired
     int mode_workers[ARMSTRONG_MODES];
     found_t reference;  //  The first mode's findings
     bool have_reference;
@@ -86,8 +94,8 @@ static const char *s_usage =
     "                          (default 16)\n"
     "      --workers N         threads and processes of the local modes\n"
     "                          (default: one per core)\n"
-    "      --modes LIST        any of serial,threads,fork,cluster (default:\n"
-    "                          all); speed-ups are over serial when it runs\n"
+    "      --modes LIST        which of threads,fork,cluster to compare with\n"
+    "                          serial, which always runs (default: all)\n"
     "  -r, --runs N            runs of each mode; medians are reported\n"
     "                          (default 3)\n"
     "      --json              one JSON object on stdout instead of a table\n"
@@ -286,9 +294,10 @@ s_check_found (bench_t *self, int mode)
     return 0;
 }
 
-//  Run mode once, timed. Returns 0 or -1 (reported).
-static int
-s_run_mode (bench_t *self, int mode, int run, zmp_pool_t *pool)
+//  Run mode once; record its time, and its ratio to serial_seconds (if
+//  given). Returns the time, or -1 (reported).
+static double
+s_run_mode (bench_t *self, int mode, zmp_pool_t *pool, double serial_seconds)
 {
     memset (self->scratch.counts, 0, self->piece_count * sizeof (size_t));
     zmp_error_t error;
@@ -305,12 +314,18 @@ s_run_mode (bench_t *self, int mode, int run, zmp_pool_t *pool)
         cli_fail ("bench armstrong", "cluster: %s", error.message);
         return -1;
     }
-    self->seconds[mode][run] = bench_now () - started;
+    double seconds = bench_now () - started;
     if (rc) {
         cli_fail ("bench armstrong", "the %s mode failed", s_mode_names[mode]);
         return -1;
     }
-    return s_check_found (self, mode);
+    if (s_check_found (self, mode))
+        return -1;
+    size_t sample = self->samples[mode]++;
+    self->seconds[mode][sample] = seconds;
+    self->speedups[mode][sample] =
+        serial_seconds > 0 ? serial_seconds / seconds : 1;
+    return seconds;
 }
 
 static int
@@ -392,24 +407,30 @@ s_parse_modes (bench_t *self, const char *text)
     return rc;
 }
 
+//  Median of count values, leaving them as they are.
+static double
+s_median (const double *values, size_t count)
+{
+    double *copy = (double *) calloc (count ? count : 1, sizeof (double));
+    memcpy (copy, values, count * sizeof (double));
+    double median = bench_median (copy, count);
+    free (copy);
+    return median;
+}
+
 static void
 s_report (bench_t *self, const bench_machine_t *machine, bool json,
           const char *cluster)
 {
-    double medians[ARMSTRONG_MODES] = { 0 };
+    double seconds[ARMSTRONG_MODES] = { 0 };
+    double speedup[ARMSTRONG_MODES] = { 0 };
     for (int mode = 0; mode < ARMSTRONG_MODES; mode++)
-        if (self->modes[mode]) {
-            double *copy =
-                (double *) calloc ((size_t) self->runs, sizeof (double));
-            memcpy (copy, self->seconds[mode],
-                    (size_t) self->runs * sizeof (double));
-            medians[mode] = bench_median (copy, (size_t) self->runs);
-            free (copy);
+        if (self->samples[mode]) {
+            seconds[mode] = s_median (self->seconds[mode], self->samples[mode]);
+            speedup[mode] =
+                s_median (self->speedups[mode], self->samples[mode]);
         }
-    int base = self->modes[MODE_SERIAL] ? MODE_SERIAL : -1;
-    for (int mode = 0; base < 0 && mode < ARMSTRONG_MODES; mode++)
-        if (self->modes[mode])
-            base = mode;
+    double versus = s_median (self->versus_threads, self->versus_count);
 
     json_t *found = json_array ();
     for (size_t piece = 0; piece < self->piece_count; piece++)
@@ -426,25 +447,28 @@ s_report (bench_t *self, const bench_machine_t *machine, bool json,
                            (json_int_t) self->ranges[index].to));
         json_t *runs = json_array ();
         for (int mode = 0; mode < ARMSTRONG_MODES; mode++) {
-            if (!self->modes[mode])
+            if (!self->samples[mode])
                 continue;
             json_t *all = json_array ();
-            for (int run = 0; run < self->runs; run++)
+            for (size_t run = 0; run < self->samples[mode]; run++)
                 json_array_append_new (
                     all, json_real (bench_round (self->seconds[mode][run], 6)));
             json_array_append_new (
-                runs, json_pack ("{s:s, s:i, s:f, s:f, s:o}", "mode",
-                                 s_mode_names[mode], "workers",
-                                 self->mode_workers[mode], "seconds",
-                                 bench_round (medians[mode], 6), "speedup",
-                                 bench_round (medians[base] / medians[mode], 3),
-                                 "all_seconds", all));
+                runs,
+                json_pack ("{s:s, s:i, s:f, s:f, s:o}", "mode",
+                           s_mode_names[mode], "workers",
+                           self->mode_workers[mode], "seconds",
+                           bench_round (seconds[mode], 6), "speedup",
+                           bench_round (speedup[mode], 3), "all_seconds", all));
         }
         json_t *object =
             json_pack ("{s:o, s:o, s:I, s:o, s:o, s:i, s:s}", "ranges", ranges,
                        "found", found, "pieces", (json_int_t) self->piece_count,
                        "runs", runs, "machine", bench_machine_json (machine),
                        "runs_per_mode", self->runs, "cluster", cluster);
+        if (self->versus_count)
+            json_object_set_new (object, "cluster_vs_threads",
+                                 json_real (bench_round (versus, 3)));
         char *text = zmp_json_dump (object);
         printf ("%s\n", text);
         free (text);
@@ -455,7 +479,8 @@ s_report (bench_t *self, const bench_machine_t *machine, bool json,
     printf ("machine   %s: %d cores, %s\n", machine->host, machine->cores,
             machine->cpu);
     printf ("versions  %s\n", machine->versions);
-    printf ("work      %zu ranges in %zu pieces; median of %d runs per mode\n",
+    printf ("work      %zu ranges in %zu pieces; %d runs, medians; each "
+            "speed-up is over serial timed in the same run\n",
             self->range_count, self->piece_count, self->runs);
     if (self->modes[MODE_CLUSTER])
         printf ("cluster   %s\n", cluster);
@@ -468,17 +493,23 @@ s_report (bench_t *self, const bench_machine_t *machine, bool json,
     json_decref (found);
     printf ("%-8s %8s %10s %9s\n", "mode", "workers", "seconds", "speed-up");
     for (int mode = 0; mode < ARMSTRONG_MODES; mode++)
-        if (self->modes[mode])
+        if (self->samples[mode])
             printf ("%-8s %8d %10.3f %9.2f\n", s_mode_names[mode],
-                    self->mode_workers[mode], medians[mode],
-                    medians[base] / medians[mode]);
+                    self->mode_workers[mode], seconds[mode], speedup[mode]);
+    if (self->versus_count)
+        printf ("\ncluster against threads in the same runs: %.2f (1.00: "
+                "as fast)\n",
+                versus);
 }
 
 static void
 s_bench_destroy (bench_t *self)
 {
-    for (int mode = 0; mode < ARMSTRONG_MODES; mode++)
+    for (int mode = 0; mode < ARMSTRONG_MODES; mode++) {
         free (self->seconds[mode]);
+        free (self->speedups[mode]);
+    }
+    free (self->versus_threads);
     s_found_destroy (&self->reference);
     s_found_destroy (&self->scratch);
     free (self->ranges);
@@ -582,31 +613,45 @@ cli_bench_armstrong (int argc, char **argv)
     s_cut_pieces (&self, (size_t) pieces);
     s_found_init (&self.reference, self.piece_count);
     s_found_init (&self.scratch, self.piece_count);
+    //  Serial runs in both phases and threads in both when selected: room
+    //  for two samples per run
     for (int mode = 0; mode < ARMSTRONG_MODES; mode++) {
         self.seconds[mode] =
-            (double *) calloc ((size_t) self.runs, sizeof (double));
+            (double *) calloc (2 * (size_t) self.runs, sizeof (double));
+        self.speedups[mode] =
+            (double *) calloc (2 * (size_t) self.runs, sizeof (double));
         self.mode_workers[mode] = mode == MODE_SERIAL ? 1 : self.workers;
     }
+    self.versus_threads =
+        (double *) calloc ((size_t) self.runs, sizeof (double));
+    self.modes[MODE_SERIAL] = true;  //  Always: the reference
     bench_machine_t machine;
     bench_machine (&machine);
-    int local_modes = self.modes[MODE_SERIAL] + self.modes[MODE_THREADS]
-                      + self.modes[MODE_FORK];
-    progress_t *progress =
-        progress_new ("armstrong",
-                      (uint64_t) self.runs
-                          * (uint64_t) (local_modes + self.modes[MODE_CLUSTER]),
-                      quiet || json);
+    bool local_phase = self.modes[MODE_FORK] || !self.modes[MODE_CLUSTER];
+    bool cluster_phase = self.modes[MODE_CLUSTER];
+    uint64_t units = 0;
+    if (local_phase)
+        units += (uint64_t) self.runs
+                 * (1 + self.modes[MODE_THREADS] + self.modes[MODE_FORK]);
+    if (cluster_phase)
+        units += (uint64_t) self.runs * (2 + self.modes[MODE_THREADS]);
+    progress_t *progress = progress_new ("armstrong", units, quiet || json);
     uint64_t done = 0;
-    //  Local modes first: no ZeroMQ context exists yet for fork to copy
+    //  Phase 1, local modes: no ZeroMQ context exists yet for fork to copy
     rc = 0;
-    for (int run = 0; rc == 0 && run < self.runs; run++)
-        for (int mode = MODE_SERIAL; rc == 0 && mode <= MODE_FORK; mode++)
+    for (int run = 0; local_phase && rc == 0 && run < self.runs; run++) {
+        double serial = s_run_mode (&self, MODE_SERIAL, NULL, 0);
+        rc = serial < 0 ? -1 : 0;
+        progress_update (progress, ++done);
+        for (int mode = MODE_THREADS; rc == 0 && mode <= MODE_FORK; mode++)
             if (self.modes[mode]) {
-                rc = s_run_mode (&self, mode, run, NULL);
+                rc = s_run_mode (&self, mode, NULL, serial) < 0 ? -1 : 0;
                 progress_update (progress, ++done);
             }
+    }
+    //  Phase 2, the cluster beside serial and threads in the same runs
     char cluster[300] = "";
-    if (rc == 0 && self.modes[MODE_CLUSTER]) {
+    if (rc == 0 && cluster_phase) {
         local_cluster_t *local = NULL;
         zmp_client_t *client = cli_cluster_open (
             command, endpoint, (int) processes, NULL, quiet ? -1 : 0, &local);
@@ -622,8 +667,21 @@ cli_bench_armstrong (int argc, char **argv)
         }
         rc = pool ? 0 : -1;
         for (int run = 0; rc == 0 && run < self.runs; run++) {
-            rc = s_run_mode (&self, MODE_CLUSTER, run, pool);
+            double serial = s_run_mode (&self, MODE_SERIAL, NULL, 0);
+            double threads = 0;
+            rc = serial < 0 ? -1 : 0;
             progress_update (progress, ++done);
+            if (rc == 0 && self.modes[MODE_THREADS]) {
+                threads = s_run_mode (&self, MODE_THREADS, NULL, serial);
+                rc = threads < 0 ? -1 : 0;
+                progress_update (progress, ++done);
+            }
+            double tasks =
+                rc ? -1 : s_run_mode (&self, MODE_CLUSTER, pool, serial);
+            rc = tasks < 0 ? -1 : 0;
+            progress_update (progress, ++done);
+            if (rc == 0 && threads > 0)
+                self.versus_threads[self.versus_count++] = threads / tasks;
         }
         zmp_pool_destroy (&pool);
         cli_cluster_close (&client, &local);

@@ -35,6 +35,7 @@ typedef struct {
     double *chunk1;           //  tasks/s
     double *chunked;          //  tasks/s
     double *p50, *p99, *max;  //  microseconds
+    double *broker_rtt;       //  microseconds, p50: a status request
     double *floor_rtt;        //  microseconds, p50
     double *floor_rate;       //  messages/s
 } tasks_bench_t;
@@ -133,6 +134,29 @@ s_latency (zmp_pool_t *pool, long samples, double *p50, double *p99,
     return rc;
 }
 
+//  p50 of round trips to the broker alone (status requests), in us: the
+//  client's and the broker's part of a task's round trip.
+static int
+s_broker_latency (zmp_client_t *client, long samples, double *p50,
+                  zmp_error_t *error)
+{
+    double *times = (double *) calloc ((size_t) samples, sizeof (double));
+    int rc = 0;
+    for (long index = 0; rc == 0 && index < samples; index++) {
+        double started = bench_now ();
+        zmp_value_t *status = zmp_client_status (client, 5000, error);
+        times[index] = (bench_now () - started) * 1e6;
+        rc = status ? 0 : -1;
+        zmp_value_destroy (&status);
+    }
+    if (rc == 0) {
+        qsort (times, (size_t) samples, sizeof (double), s_compare);
+        *p50 = bench_percentile (times, (size_t) samples, 50);
+    }
+    free (times);
+    return rc;
+}
+
 //  The floor: round trips and pipelined messages to a plain echo.
 static int
 s_floor (const char *endpoint, long samples, long messages, double *rtt_p50,
@@ -214,11 +238,12 @@ s_report (tasks_bench_t *self, const bench_machine_t *machine, bool json,
     double p99 = s_median_of (self->p99, self->runs);
     double max = s_median_of (self->max, self->runs);
     double floor_rtt = s_median_of (self->floor_rtt, self->runs);
+    double broker_rtt = s_median_of (self->broker_rtt, self->runs);
     double floor_rate = s_median_of (self->floor_rate, self->runs);
     if (json) {
         json_t *object = json_pack (
             "{s:I, s:I, s:I, s:f, s:f, s:{s:f, s:f, s:f}, s:{s:f, s:f}, "
-            "s:{s:f, s:f}, s:i, s:I, s:o, s:s, s:s}",
+            "s:{s:f, s:f}, s:i, s:I, s:o, s:s, s:s, s:f}",
             "tasks", (json_int_t) self->tasks, "chunked_tasks",
             (json_int_t) self->chunked_tasks, "chunksize",
             (json_int_t) self->chunksize, "chunksize1_tasks_per_second",
@@ -230,7 +255,8 @@ s_report (tasks_bench_t *self, const bench_machine_t *machine, bool json,
             bench_round (p50 / floor_rtt, 2), "throughput",
             bench_round (chunk1 / floor_rate, 3), "runs", self->runs, "samples",
             (json_int_t) self->samples, "machine", bench_machine_json (machine),
-            "cluster", cluster, "floor_endpoint", floor_endpoint);
+            "cluster", cluster, "floor_endpoint", floor_endpoint,
+            "broker_round_trip_us", bench_round (broker_rtt, 1));
         char *text = zmp_json_dump (object);
         printf ("%s\n", text);
         free (text);
@@ -256,6 +282,8 @@ s_report (tasks_bench_t *self, const bench_machine_t *machine, bool json,
             floor_rtt, p50 / floor_rtt);
     printf ("%-34s %12.1f\n", "round trip p99 (us)", p99);
     printf ("%-34s %12.1f\n", "round trip max (us)", max);
+    printf ("%-34s %12.1f %12.1f %8.2f\n", "broker alone, p50 (us)", broker_rtt,
+            floor_rtt, broker_rtt / floor_rtt);
 }
 
 static void
@@ -266,6 +294,7 @@ s_bench_free (tasks_bench_t *self)
     free (self->p50);
     free (self->p99);
     free (self->max);
+    free (self->broker_rtt);
     free (self->floor_rtt);
     free (self->floor_rate);
 }
@@ -391,6 +420,7 @@ cli_bench_tasks (int argc, char **argv)
     self.p50 = (double *) calloc ((size_t) self.runs, sizeof (double));
     self.p99 = (double *) calloc ((size_t) self.runs, sizeof (double));
     self.max = (double *) calloc ((size_t) self.runs, sizeof (double));
+    self.broker_rtt = (double *) calloc ((size_t) self.runs, sizeof (double));
     self.floor_rtt = (double *) calloc ((size_t) self.runs, sizeof (double));
     self.floor_rate = (double *) calloc ((size_t) self.runs, sizeof (double));
     uint64_t units =
@@ -412,6 +442,9 @@ cli_bench_tasks (int argc, char **argv)
                  ? -1
                  : s_latency (pool, self.samples, &self.p50[run],
                               &self.p99[run], &self.max[run], &error);
+        if (rc == 0)
+            rc = s_broker_latency (client, self.samples, &self.broker_rtt[run],
+                                   &error);
         if (rc == 0
             && s_floor (line, self.samples, self.tasks, &self.floor_rtt[run],
                         &self.floor_rate[run])) {
