@@ -7,6 +7,7 @@
     the tasks still queued are cancelled, and the exit status is 1.
 */
 #include "cli.h"
+#include "progress.h"
 
 #include "zmp_error.h"
 #include "zmp_json.h"
@@ -16,6 +17,7 @@
 #include <czmq.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #define MAP_POLL_MS 200  //  How often a wait looks at Ctrl-C and --timeout
 
@@ -189,13 +191,20 @@ s_run (zmp_client_t *client, const char *function, map_args_t *args,
     }
     int64_t deadline = timeout_ms > 0 ? zclock_mono () + timeout_ms : 0;
     int rc = ZMP_EXIT_OK;
+    //  A progress line only when the results go elsewhere: on the same
+    //  terminal, the results scrolling by are the progress
+    progress_t *progress =
+        progress_new ("map", args->count, quiet || isatty (STDOUT_FILENO));
+    uint64_t done = 0;
     while (rc == ZMP_EXIT_OK && !zmp_iter_done (iter)) {
         const msgpack_object *value = zmp_iter_next (iter, MAP_POLL_MS, &error);
         if (value) {
             char *text = zmp_json_text (value);
             puts (text);
             free (text);
+            progress_update (progress, ++done);
         } else if (error.kind != ZMP_ERR_WAIT_TIMEOUT) {
+            progress_destroy (&progress);  //  The error line replaces it
             if (error.kind == ZMP_ERR_UNREACHABLE
                 || error.kind == ZMP_ERR_USAGE)
                 rc = cli_fail ("map", "%s", error.message);
@@ -203,13 +212,17 @@ s_run (zmp_client_t *client, const char *function, map_args_t *args,
                 s_print_error (args, zmp_iter_index (iter), &error);
                 rc = ZMP_EXIT_FAILED;
             }
-        } else if (zsys_interrupted)
+        } else if (zsys_interrupted) {
+            progress_destroy (&progress);
             rc = cli_fail ("map", "interrupted; cancelled the tasks left");
-        else if (deadline && zclock_mono () >= deadline)
+        } else if (deadline && zclock_mono () >= deadline) {
+            progress_destroy (&progress);
             rc = cli_fail ("map",
                            "timed out after %d ms; cancelled the tasks left",
                            timeout_ms);
+        }
     }
+    progress_destroy (&progress);
     fflush (stdout);
     zmp_iter_destroy (&iter);
     zmp_pool_destroy (&pool);  //  Cancels whatever is left
