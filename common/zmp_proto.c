@@ -11,11 +11,11 @@
 #include "zmp_error.h"
 #include "zmp_value.h"
 
-static const char *s_command_names[] = { "(none)", "HELLO",     "WELCOME",
-                                         "SUBMIT", "DISPATCH",  "DONE",
-                                         "RESULT", "CANCEL",    "ABORT",
-                                         "POOL",   "STATUS",    "REPLY",
-                                         "ERROR",  "HEARTBEAT", "BYE" };
+static const char *s_command_names[] = {
+    "(none)", "HELLO",     "WELCOME", "SUBMIT", "DISPATCH", "DONE",
+    "RESULT", "CANCEL",    "ABORT",   "POOL",   "STATUS",   "REPLY",
+    "ERROR",  "HEARTBEAT", "BYE",     "OBJECT", "PROCESS",  "KILL"
+};
 
 //  --------------------------------------------------------------------------
 //  A new message with the header frame for command.
@@ -142,7 +142,8 @@ zmp_proto_encode_hello (const zmp_proto_hello_t *hello)
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
     bool worker = hello->role == ZMP_ROLE_WORKER;
-    msgpack_pack_map (packer, worker ? 6 : 4);
+    bool task = !worker && hello->agent_pid > 0;
+    msgpack_pack_map (packer, worker ? 6 : task ? 5 : 4);
     zmp_pack_cstr (packer, "role");
     zmp_pack_cstr (packer, worker ? "worker" : "client");
     zmp_pack_cstr (packer, "host");
@@ -156,6 +157,10 @@ zmp_proto_encode_hello (const zmp_proto_hello_t *hello)
         msgpack_pack_uint32 (packer, hello->slots);
         zmp_pack_cstr (packer, "cores");
         msgpack_pack_uint32 (packer, hello->cores);
+    }
+    if (task) {
+        zmp_pack_cstr (packer, "agent_pid");
+        msgpack_pack_int64 (packer, hello->agent_pid);
     }
     return s_encoder_finish (&encoder);
 }
@@ -313,6 +318,84 @@ zmp_proto_encode_error (const zmp_error_t *error)
     assert (error);
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
+    zmp_error_pack (error, packer);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_event (const zmp_proto_event_t *event)
+{
+    assert (event);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 4);
+    msgpack_pack_uint32 (packer, event->slot);
+    msgpack_pack_uint64 (packer, event->seq);
+    msgpack_pack_uint32 (packer, event->event);
+    msgpack_pack_int64 (packer, event->pid);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_task_event (const zmp_proto_task_event_t *event)
+{
+    assert (event);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 3);
+    msgpack_pack_uint64 (packer, event->task_id);
+    msgpack_pack_uint32 (packer, event->event);
+    msgpack_pack_int64 (packer, event->pid);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_kill (const zmp_proto_kill_t *kill)
+{
+    assert (kill);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 2);
+    msgpack_pack_uint64 (packer, kill->task_id);
+    msgpack_pack_uint32 (packer, kill->signal);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_kill_worker (const zmp_proto_kill_t *kill)
+{
+    assert (kill);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 3);
+    msgpack_pack_uint32 (packer, kill->slot);
+    msgpack_pack_uint64 (packer, kill->seq);
+    msgpack_pack_uint32 (packer, kill->signal);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_outcome (const void *value, size_t size)
+{
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 2);
+    msgpack_pack_uint32 (packer, 0);
+    if (value && size)
+        msgpack_sbuffer_write (&encoder.buffer, (const char *) value, size);
+    else
+        msgpack_pack_nil (packer);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_outcome_error (const zmp_error_t *error)
+{
+    assert (error && error->kind != ZMP_ERR_NONE);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_array (packer, 2);
+    msgpack_pack_uint32 (packer, (uint32_t) error->kind);
     zmp_error_pack (error, packer);
     return s_encoder_finish (&encoder);
 }
@@ -491,6 +574,10 @@ zmp_proto_decode_hello (zframe_t *frame, zmp_proto_hello_t *hello,
             if (cores)
                 hello->cores = (uint32_t) s_uint (&reader, cores, "cores",
                                                   ZMP_PROTO_CORES_MAX);
+        } else {
+            const msgpack_object *agent_pid = zmp_map_get (map, "agent_pid");
+            if (agent_pid)
+                hello->agent_pid = s_pid (&reader, agent_pid, "agent_pid");
         }
     }
     return s_reader_close (&reader);
@@ -695,4 +782,122 @@ zmp_proto_decode_cancel (zframe_t *frame, uint32_t *pool_id, zmp_error_t *error)
         *pool_id = (uint32_t) s_uint (&reader, zmp_map_get (map, "pool"),
                                       "pool", UINT32_MAX);
     return s_reader_close (&reader);
+}
+
+static uint32_t
+s_event_kind (s_reader_t *reader, const msgpack_object *object)
+{
+    uint32_t kind = (uint32_t) s_uint (reader, object, "event", UINT32_MAX);
+    if (!reader->failed
+        && (kind < ZMP_EVENT_STARTED || kind > ZMP_EVENT_STDERR))
+        s_fault (reader, "event", "1, 2 or 3");
+    return kind;
+}
+
+static uint32_t
+s_signal (s_reader_t *reader, const msgpack_object *object)
+{
+    uint32_t signal = (uint32_t) s_uint (reader, object, "signal", 64);
+    if (!reader->failed && signal == 0)
+        s_fault (reader, "signal", "a signal number, 1 to 64");
+    return signal;
+}
+
+int
+zmp_proto_decode_event (zframe_t *frame, zmp_proto_event_t *event,
+                        zmp_error_t *error)
+{
+    assert (event);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "process event", 4, error);
+    if (items) {
+        event->slot =
+            (uint32_t) s_uint (&reader, &items[0], "slot", UINT32_MAX);
+        event->seq = s_uint (&reader, &items[1], "seq", UINT64_MAX);
+        event->event = s_event_kind (&reader, &items[2]);
+        event->pid = s_pid (&reader, &items[3], "pid");
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_task_event (zframe_t *frame, zmp_proto_task_event_t *event,
+                             zmp_error_t *error)
+{
+    assert (event);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "task event", 3, error);
+    if (items) {
+        event->task_id = s_uint (&reader, &items[0], "task-id", UINT64_MAX);
+        event->event = s_event_kind (&reader, &items[1]);
+        event->pid = s_pid (&reader, &items[2], "pid");
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_kill (zframe_t *frame, zmp_proto_kill_t *kill,
+                       zmp_error_t *error)
+{
+    assert (kill);
+    memset (kill, 0, sizeof *kill);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "KILL", 2, error);
+    if (items) {
+        kill->task_id = s_uint (&reader, &items[0], "task-id", UINT64_MAX);
+        kill->signal = s_signal (&reader, &items[1]);
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_kill_worker (zframe_t *frame, zmp_proto_kill_t *kill,
+                              zmp_error_t *error)
+{
+    assert (kill);
+    memset (kill, 0, sizeof *kill);
+    s_reader_t reader;
+    const msgpack_object *items =
+        s_reader_array (&reader, frame, "KILL", 3, error);
+    if (items) {
+        kill->slot = (uint32_t) s_uint (&reader, &items[0], "slot", UINT32_MAX);
+        kill->seq = s_uint (&reader, &items[1], "seq", UINT64_MAX);
+        kill->signal = s_signal (&reader, &items[2]);
+    }
+    return s_reader_close (&reader);
+}
+
+zmp_value_t *
+zmp_proto_decode_outcome (zframe_t **frame_p, zmp_error_t *error)
+{
+    assert (frame_p);
+    zmp_error_t cause;
+    zmp_value_t *value = zmp_value_decode_frame (frame_p, &cause);
+    if (!value) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL, "object reply: %s",
+                       cause.message);
+        return NULL;
+    }
+    const msgpack_object *outcome = zmp_value_get (value);
+    uint64_t status;
+    if (outcome->type != MSGPACK_OBJECT_ARRAY || outcome->via.array.size != 2
+        || zmp_uint_get (&outcome->via.array.ptr[0], ZMP_ERR_COUNT - 1,
+                         &status)) {
+        zmp_error_set (error, ZMP_ERR_PROTOCOL,
+                       "object reply: not a [status, value] array");
+        zmp_value_destroy (&value);
+        return NULL;
+    }
+    if (status != 0) {
+        if (error)
+            zmp_error_unpack (error, (zmp_error_kind_t) status,
+                              &outcome->via.array.ptr[1]);
+        zmp_value_destroy (&value);
+        return NULL;
+    }
+    zmp_value_focus (value, &outcome->via.array.ptr[1]);
+    return value;
 }

@@ -22,6 +22,11 @@
         ERROR     = header notice                 ; broker -> peer
         HEARTBEAT = header                        ; both ways
         BYE       = header [notice]               ; both ways
+        OBJECT    = header request-id op *payload ; client -> broker
+        PROCESS   = header 1*(event data)         ; worker -> broker
+                  / header 1*(task-event data)    ; broker -> client
+        KILL      = header [task-id, signal]      ; client -> broker
+                  / header [slot, seq, signal]    ; broker -> worker
 
         task      = [task-id, pool-id, function, flags, timeout-ms]
         dispatch  = [slot, seq, attempt, function, flags, timeout-ms]
@@ -34,12 +39,21 @@
         notice    = {kind, message[, unknown_peer]}: ERROR refuses one
                     message; with unknown_peer true, the broker does not
                     know the sender, who must say HELLO again
+        op        = [verb, object-id, *param]: one operation on a shared
+                    object (zmp_store.h lists them); payload frames carry
+                    the items it stores, each one msgpack value
+        outcome   = [status, value]: the REPLY body of an OBJECT
+        event     = [slot, seq, event-kind, pid]: a Process started
+                    (data: its host) or wrote output (data: the bytes)
+        task-event = [task-id, event-kind, pid], as event
 
     Header arrays may carry more items than listed: decoders ignore them, so
     that a version can grow by appending. Maps ignore unknown keys.
 
     Protocol versions:
-        1   first version (zmpool 0.1.0)
+        1   first version (zmpool 0.1.0); OBJECT, PROCESS and KILL, the
+            PROCESS and HANDLES task flags and HELLO's agent_pid came
+            before any release, within version 1
 */
 #ifndef ZMP_PROTO_H_INCLUDED
 #define ZMP_PROTO_H_INCLUDED
@@ -64,9 +78,27 @@
 #define ZMP_PROTO_LIVENESS_MAX  1000
 
 //  Task flags. ZMP_TASK_CHUNK: args is an array of argument arrays, and
-//  the value an array of results, one per item.
-#define ZMP_TASK_CHUNK       1
-#define ZMP_TASK_FLAGS_KNOWN ZMP_TASK_CHUNK
+//  the value an array of results, one per item. ZMP_TASK_PROCESS: run in a
+//  fresh process of its own (a Process), outside the pool slots; it travels
+//  with slot ZMP_PROTO_PROCESS_SLOT. ZMP_TASK_HANDLES: the arguments hold
+//  handles to shared objects, which the broker keeps alive while the task
+//  lives.
+#define ZMP_TASK_CHUNK   1
+#define ZMP_TASK_PROCESS 2
+#define ZMP_TASK_HANDLES 4
+#define ZMP_TASK_FLAGS_KNOWN                                                   \
+    (ZMP_TASK_CHUNK | ZMP_TASK_PROCESS | ZMP_TASK_HANDLES)
+
+//  The slot of every Process task in DISPATCH, DONE, PROCESS and KILL: a
+//  Process has no window slot, its seq alone names it
+#define ZMP_PROTO_PROCESS_SLOT UINT32_MAX
+
+//  What a PROCESS event says
+typedef enum {
+    ZMP_EVENT_STARTED = 1,  //  The process runs; data: its host (str)
+    ZMP_EVENT_STDOUT = 2,   //  It wrote to stdout; data: the bytes (bin)
+    ZMP_EVENT_STDERR = 3    //  It wrote to stderr; data: the bytes (bin)
+} zmp_event_kind_t;
 
 typedef enum {
     ZMP_PROTO_HELLO = 1,
@@ -83,7 +115,10 @@ typedef enum {
     ZMP_PROTO_ERROR = 12,
     ZMP_PROTO_HEARTBEAT = 13,
     ZMP_PROTO_BYE = 14,
-    ZMP_PROTO_COMMAND_MAX = 14
+    ZMP_PROTO_OBJECT = 15,
+    ZMP_PROTO_PROCESS = 16,
+    ZMP_PROTO_KILL = 17,
+    ZMP_PROTO_COMMAND_MAX = 17
 } zmp_proto_command_t;
 
 typedef enum {
@@ -98,6 +133,8 @@ typedef struct {
     uint32_t cores;                     //  Worker: CPU cores, 0 if unknown
     char host[ZMP_PROTO_HOST_MAX + 1];  //  Peer's host name
     char name[ZMP_PROTO_NAME_MAX + 1];  //  Free-form label, may be ""
+    int64_t agent_pid;  //  Client: the worker agent whose task process
+                        //  this is, 0 if none
 } zmp_proto_hello_t;
 
 typedef struct {
@@ -144,6 +181,26 @@ typedef struct {
     bool close;          //  The pool is gone
 } zmp_proto_pool_t;
 
+typedef struct {
+    uint32_t slot;   //  ZMP_PROTO_PROCESS_SLOT
+    uint64_t seq;    //  As dispatched
+    uint32_t event;  //  zmp_event_kind_t
+    int64_t pid;     //  The process
+} zmp_proto_event_t;
+
+typedef struct {
+    uint64_t task_id;  //  As submitted
+    uint32_t event;    //  zmp_event_kind_t
+    int64_t pid;       //  The process
+} zmp_proto_task_event_t;
+
+typedef struct {
+    uint64_t task_id;  //  Client side: the Process's task id
+    uint32_t slot;     //  Worker side: ZMP_PROTO_PROCESS_SLOT
+    uint64_t seq;      //  Worker side: as dispatched
+    uint32_t signal;   //  1 to 64
+} zmp_proto_kill_t;
+
 //  A new message holding only the header for command.
 zmsg_t *zmp_proto_new (zmp_proto_command_t command);
 
@@ -183,6 +240,17 @@ zframe_t *zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message,
 zframe_t *zmp_proto_encode_cancel_pool (uint32_t pool_id);
 //  An error value frame (the wire error map).
 zframe_t *zmp_proto_encode_error (const zmp_error_t *error);
+zframe_t *zmp_proto_encode_event (const zmp_proto_event_t *event);
+zframe_t *zmp_proto_encode_task_event (const zmp_proto_task_event_t *event);
+//  KILL bodies: the client's form [task-id, signal], the worker's
+//  [slot, seq, signal]
+zframe_t *zmp_proto_encode_kill (const zmp_proto_kill_t *kill);
+zframe_t *zmp_proto_encode_kill_worker (const zmp_proto_kill_t *kill);
+//  An OBJECT outcome: [0, value], value being size bytes of one packed
+//  msgpack value (NULL: nil) copied in as they are.
+zframe_t *zmp_proto_encode_outcome (const void *value, size_t size);
+//  An OBJECT outcome for a failure: [kind, error map].
+zframe_t *zmp_proto_encode_outcome_error (const zmp_error_t *error);
 
 //  Decoders: each reads one frame (borrowed) and fills the struct. Returns
 //  0, or -1 with kind protocol and a reason naming the message and field.
@@ -212,5 +280,17 @@ int zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
 //  A CANCEL body: sets *pool_id.
 int zmp_proto_decode_cancel (zframe_t *frame, uint32_t *pool_id,
                              zmp_error_t *error);
+int zmp_proto_decode_event (zframe_t *frame, zmp_proto_event_t *event,
+                            zmp_error_t *error);
+int zmp_proto_decode_task_event (zframe_t *frame, zmp_proto_task_event_t *event,
+                                 zmp_error_t *error);
+int zmp_proto_decode_kill (zframe_t *frame, zmp_proto_kill_t *kill,
+                           zmp_error_t *error);
+int zmp_proto_decode_kill_worker (zframe_t *frame, zmp_proto_kill_t *kill,
+                                  zmp_error_t *error);
+//  An OBJECT outcome. Always takes *frame_p. Returns the value (focused
+//  on the outcome's value) when the status is 0; else NULL with the
+//  remote error, or kind protocol if the frame is no outcome.
+zmp_value_t *zmp_proto_decode_outcome (zframe_t **frame_p, zmp_error_t *error);
 
 #endif

@@ -14,12 +14,29 @@
 #include <czmq.h>
 #include <zmpool.h>
 
+//  What a task process offers its tasks besides the registry: the way to
+//  the broker, for shared objects. The worker's child owns it and fills in
+//  endpoint and agent_pid; libzmpool (zmp_task_client) opens client on
+//  first use and sets the two hooks, which the child calls after each task
+//  and before it exits. Layering: the worker never calls the client
+//  library; it only calls what the library left here.
+typedef struct zmp_task_env zmp_task_env_t;
+struct zmp_task_env {
+    const char *endpoint;  //  Broker the worker uses (borrowed)
+    int64_t agent_pid;     //  The worker agent
+    void *client;          //  zmp_client_t *, opened on first use
+    void *objects;         //  Objects the running task owns (libzmpool's)
+    void (*end_task) (zmp_task_env_t *env);     //  Frees objects
+    void (*end_process) (zmp_task_env_t *env);  //  Closes client
+};
+
 //  What a running task can see of itself. The worker fills it in.
 struct zmp_task {
     const char *function;  //  Borrowed: the function's name
     uint32_t attempt;      //  1 for the first run
     int slot;              //  Worker child slot, -1 outside a worker
     int64_t agent_pid;     //  Worker agent's pid, 0 outside a worker
+    zmp_task_env_t *env;   //  Borrowed; NULL outside a worker
     bool failed;           //  zmp_task_fail* was called
     zmp_error_t error;     //  Why, when failed
 };

@@ -16,8 +16,10 @@
 #include "zmp_error.h"
 
 struct zmp_value {
-    zframe_t *frame;            //  Owned; the object's strings point into it
-    msgpack_unpacked unpacked;  //  Owned; the object and its zone
+    zframe_t *frame;              //  Owned; the object's strings point into it
+    msgpack_unpacked unpacked;    //  Owned; the object and its zone
+    const msgpack_object *focus;  //  What zmp_value_get returns: the
+                                  //  whole, or a part (zmp_value_focus)
 };
 
 //  Big-endian unsigned integer of width bytes at data.
@@ -272,7 +274,17 @@ const msgpack_object *
 zmp_value_get (const zmp_value_t *self)
 {
     assert (self);
-    return &self->unpacked.data;
+    return self->focus ? self->focus : &self->unpacked.data;
+}
+
+//  --------------------------------------------------------------------------
+//  Return a part of the value from now on.
+
+void
+zmp_value_focus (zmp_value_t *self, const msgpack_object *object)
+{
+    assert (self && object);
+    self->focus = object;
 }
 
 //  --------------------------------------------------------------------------

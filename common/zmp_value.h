@@ -21,6 +21,10 @@ zmp_value_t *zmp_value_decode_frame (zframe_t **frame_p, zmp_error_t *error);
 zmp_value_t *zmp_value_decode (const void *data, size_t size,
                                zmp_error_t *error);
 
+//  Make zmp_value_get return object, which must lie inside the value (an
+//  item of its array, say) instead of the whole.
+void zmp_value_focus (zmp_value_t *self, const msgpack_object *object);
+
 //  Deepest nesting of arrays and maps any decoder accepts (msgpack-c's own
 //  limit)
 #define ZMP_VALUE_DEPTH_MAX 32

@@ -171,6 +171,65 @@ s_decode_cancel (zframe_t *frame, zmp_error_t *error)
     return zmp_proto_decode_cancel (frame, &pool_id, error);
 }
 
+static int
+s_decode_event (zframe_t *frame, zmp_error_t *error)
+{
+    zmp_proto_event_t event;
+    return zmp_proto_decode_event (frame, &event, error);
+}
+
+static int
+s_decode_task_event (zframe_t *frame, zmp_error_t *error)
+{
+    zmp_proto_task_event_t event;
+    return zmp_proto_decode_task_event (frame, &event, error);
+}
+
+static int
+s_decode_kill (zframe_t *frame, zmp_error_t *error)
+{
+    zmp_proto_kill_t kill;
+    return zmp_proto_decode_kill (frame, &kill, error);
+}
+
+static int
+s_decode_kill_worker (zframe_t *frame, zmp_error_t *error)
+{
+    zmp_proto_kill_t kill;
+    return zmp_proto_decode_kill_worker (frame, &kill, error);
+}
+
+static zframe_t *
+s_good_event (void)
+{
+    zmp_proto_event_t event = { ZMP_PROTO_PROCESS_SLOT, 77, ZMP_EVENT_STDOUT,
+                                4321 };
+    return zmp_proto_encode_event (&event);
+}
+
+static zframe_t *
+s_good_task_event (void)
+{
+    zmp_proto_task_event_t event = { 1ull << 40, ZMP_EVENT_STARTED, 4321 };
+    return zmp_proto_encode_task_event (&event);
+}
+
+static zframe_t *
+s_good_kill (void)
+{
+    zmp_proto_kill_t kill = { .task_id = 1ull << 40, .signal = 15 };
+    return zmp_proto_encode_kill (&kill);
+}
+
+static zframe_t *
+s_good_kill_worker (void)
+{
+    zmp_proto_kill_t kill = { .slot = ZMP_PROTO_PROCESS_SLOT,
+                              .seq = 77,
+                              .signal = 9 };
+    return zmp_proto_encode_kill_worker (&kill);
+}
+
 static zframe_t *
 s_good_hello (void)
 {
@@ -282,6 +341,12 @@ static const s_decoder_t s_decoders[] = {
     { "request id", s_decode_uint, s_good_uint, MSGPACK_OBJECT_NIL, 0 },
     { "notice", s_decode_notice, s_good_notice, MSGPACK_OBJECT_MAP, 0 },
     { "CANCEL", s_decode_cancel, s_good_cancel, MSGPACK_OBJECT_MAP, 0 },
+    { "process event", s_decode_event, s_good_event, MSGPACK_OBJECT_ARRAY, 4 },
+    { "task event", s_decode_task_event, s_good_task_event,
+      MSGPACK_OBJECT_ARRAY, 3 },
+    { "KILL", s_decode_kill, s_good_kill, MSGPACK_OBJECT_ARRAY, 2 },
+    { "KILL", s_decode_kill_worker, s_good_kill_worker, MSGPACK_OBJECT_ARRAY,
+      3 },
 };
 
 #define S_DECODERS (sizeof s_decoders / sizeof s_decoders[0])
@@ -477,6 +542,9 @@ test_proto_command_name_names_each_command (void **state)
     assert_string_equal (zmp_proto_command_name (ZMP_PROTO_HELLO), "HELLO");
     assert_string_equal (zmp_proto_command_name (ZMP_PROTO_SUBMIT), "SUBMIT");
     assert_string_equal (zmp_proto_command_name (ZMP_PROTO_BYE), "BYE");
+    assert_string_equal (zmp_proto_command_name (ZMP_PROTO_OBJECT), "OBJECT");
+    assert_string_equal (zmp_proto_command_name (ZMP_PROTO_PROCESS), "PROCESS");
+    assert_string_equal (zmp_proto_command_name (ZMP_PROTO_KILL), "KILL");
     assert_string_equal (zmp_proto_command_name (0), "(unknown)");
     assert_string_equal (zmp_proto_command_name (99), "(unknown)");
     assert_string_equal (zmp_proto_command_name (-1), "(unknown)");
@@ -1328,9 +1396,9 @@ static void
 test_proto_decode_task_rejects_unknown_flags (void **state)
 {
     (void) state;
-    zframe_t *frame = s_task_frame_with (3, zmp_int (2));
+    zframe_t *frame = s_task_frame_with (3, zmp_int (8));
     s_assert_task_refused (&frame, "task header: flags must be an unsigned "
-                                   "integer no larger than 1");
+                                   "integer no larger than 7");
     frame = s_task_frame_with (3, zmp_bool (true));
     s_assert_task_refused (&frame, "task header: flags must be");
 }
@@ -1380,7 +1448,7 @@ test_proto_decode_dispatch_rejects_fields_of_the_wrong_type (void **state)
     s_assert_dispatch_refused (&frame, "dispatch header: seq must be");
     frame = s_dispatch_frame_with (2, zmp_int (-1));
     s_assert_dispatch_refused (&frame, "dispatch header: attempt must be");
-    frame = s_dispatch_frame_with (4, zmp_int (2));
+    frame = s_dispatch_frame_with (4, zmp_int (8));
     s_assert_dispatch_refused (&frame, "dispatch header: flags must be");
     frame = s_dispatch_frame_with (5, zmp_int (ZMP_PROTO_TIMEOUT_MAX + 1LL));
     s_assert_dispatch_refused (&frame, "dispatch header: timeout-ms must be");
@@ -1644,6 +1712,129 @@ test_proto_decode_cancel_rejects_bad_fields (void **state)
     zframe_destroy (&frame);
 }
 
+static void
+test_proto_hello_carries_a_task_process_agent_pid (void **state)
+{
+    (void) state;
+    zmp_proto_hello_t hello = {
+        .role = ZMP_ROLE_CLIENT, .pid = 18, .host = "node-2", .agent_pid = 4242
+    };
+    zframe_t *frame = zmp_proto_encode_hello (&hello);
+    zmp_proto_hello_t decoded;
+    assert_int_equal (zmp_proto_decode_hello (frame, &decoded, NULL), 0);
+    assert_int_equal (decoded.agent_pid, 4242);
+    zframe_destroy (&frame);
+
+    msgpack_object_kv pairs[] = { zmp_pair ("role", zmp_str ("client")),
+                                  zmp_pair ("host", zmp_str ("h")),
+                                  zmp_pair ("pid", zmp_int (3)),
+                                  zmp_pair ("agent_pid", zmp_str ("x")) };
+    frame = s_frame (zmp_map (pairs, 4));
+    zmp_error_t error;
+    assert_int_equal (zmp_proto_decode_hello (frame, &decoded, &error), -1);
+    s_assert_protocol_error (&error, "HELLO: agent_pid must be a process id");
+    zframe_destroy (&frame);
+}
+
+static void
+test_proto_process_events_round_trip (void **state)
+{
+    (void) state;
+    zframe_t *frame = s_good_event ();
+    zmp_proto_event_t event;
+    assert_int_equal (zmp_proto_decode_event (frame, &event, NULL), 0);
+    assert_int_equal (event.slot, ZMP_PROTO_PROCESS_SLOT);
+    assert_int_equal (event.seq, 77);
+    assert_int_equal (event.event, ZMP_EVENT_STDOUT);
+    assert_int_equal (event.pid, 4321);
+    zframe_destroy (&frame);
+
+    frame = s_good_task_event ();
+    zmp_proto_task_event_t task_event;
+    assert_int_equal (zmp_proto_decode_task_event (frame, &task_event, NULL),
+                      0);
+    assert_int_equal (task_event.task_id, 1ull << 40);
+    assert_int_equal (task_event.event, ZMP_EVENT_STARTED);
+    zframe_destroy (&frame);
+
+    msgpack_object items[] = { zmp_int (1), zmp_int (4), zmp_int (5) };
+    frame = s_frame (zmp_array (items, 3));
+    zmp_error_t error;
+    assert_int_equal (zmp_proto_decode_task_event (frame, &task_event, &error),
+                      -1);
+    s_assert_protocol_error (&error, "task event: event must be 1, 2 or 3");
+    zframe_destroy (&frame);
+}
+
+static void
+test_proto_kill_round_trips_and_checks_the_signal (void **state)
+{
+    (void) state;
+    zframe_t *frame = s_good_kill ();
+    zmp_proto_kill_t kill;
+    assert_int_equal (zmp_proto_decode_kill (frame, &kill, NULL), 0);
+    assert_int_equal (kill.task_id, 1ull << 40);
+    assert_int_equal (kill.signal, 15);
+    zframe_destroy (&frame);
+    frame = s_good_kill_worker ();
+    assert_int_equal (zmp_proto_decode_kill_worker (frame, &kill, NULL), 0);
+    assert_int_equal (kill.slot, ZMP_PROTO_PROCESS_SLOT);
+    assert_int_equal (kill.seq, 77);
+    assert_int_equal (kill.signal, 9);
+    zframe_destroy (&frame);
+
+    int64_t bad[] = { 0, 65, -9 };
+    for (size_t index = 0; index < 3; index++) {
+        msgpack_object items[] = { zmp_int (5), zmp_int (bad[index]) };
+        frame = s_frame (zmp_array (items, 2));
+        zmp_error_t error;
+        assert_int_equal (zmp_proto_decode_kill (frame, &kill, &error), -1);
+        s_assert_protocol_error (&error, "KILL: signal must be");
+        zframe_destroy (&frame);
+    }
+}
+
+static void
+test_proto_outcome_carries_a_value_or_an_error (void **state)
+{
+    (void) state;
+    //  The value goes in as packed bytes, uncopied into a new encoding
+    zframe_t *frame = zmp_proto_encode_outcome ("\xa5hello", 6);
+    zmp_error_t error;
+    zmp_value_t *value = zmp_proto_decode_outcome (&frame, &error);
+    assert_null (frame);
+    assert_non_null (value);
+    assert_true (zmp_str_is (zmp_value_get (value), "hello"));
+    zmp_value_destroy (&value);
+
+    frame = zmp_proto_encode_outcome (NULL, 0);
+    value = zmp_proto_decode_outcome (&frame, &error);
+    assert_int_equal (zmp_value_get (value)->type, MSGPACK_OBJECT_NIL);
+    zmp_value_destroy (&value);
+
+    zmp_error_t failure;
+    zmp_error_set (&failure, ZMP_ERR_EMPTY, "the queue is empty");
+    frame = zmp_proto_encode_outcome_error (&failure);
+    assert_null (zmp_proto_decode_outcome (&frame, &error));
+    assert_int_equal (error.kind, ZMP_ERR_EMPTY);
+    assert_string_equal (error.message, "the queue is empty");
+
+    //  Hostile: not an array, a bad status, three items, truncated
+    msgpack_object three[] = { zmp_int (0), zmp_nil (), zmp_nil () };
+    msgpack_object bad_status[] = { zmp_int (99), zmp_nil () };
+    zframe_t *hostile[] = { s_frame (zmp_int (0)),
+                            s_frame (zmp_array (bad_status, 2)),
+                            s_frame (zmp_array (three, 3)),
+                            zframe_new ("\x92\x00", 2) };
+    for (size_t index = 0; index < 4; index++) {
+        zmp_error_clear (&error);
+        assert_null (zmp_proto_decode_outcome (&hostile[index], &error));
+        assert_null (hostile[index]);
+        assert_int_equal (error.kind, ZMP_ERR_PROTOCOL);
+        assert_non_null (strstr (error.message, "object reply"));
+    }
+}
+
 
 int
 main (void)
@@ -1730,6 +1921,10 @@ main (void)
         cmocka_unit_test (test_proto_decode_pool_rejects_bad_fields),
         cmocka_unit_test (test_proto_decode_notice_rejects_bad_fields),
         cmocka_unit_test (test_proto_decode_cancel_rejects_bad_fields),
+        cmocka_unit_test (test_proto_hello_carries_a_task_process_agent_pid),
+        cmocka_unit_test (test_proto_process_events_round_trip),
+        cmocka_unit_test (test_proto_kill_round_trips_and_checks_the_signal),
+        cmocka_unit_test (test_proto_outcome_carries_a_value_or_an_error),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -69,7 +69,13 @@ extern "C" {
     X (LIMIT, 11, "limit", "limit exceeded")                                   \
     X (SYSTEM, 12, "system", "system error")                                   \
     X (WAIT_TIMEOUT, 13, "wait_timeout", "timed out waiting")                  \
-    X (USAGE, 14, "usage", "invalid use")
+    X (USAGE, 14, "usage", "invalid use")                                      \
+    X (EMPTY, 15, "empty", "empty")                                            \
+    X (FULL, 16, "full", "full")                                               \
+    X (CLOSED, 17, "closed", "closed")                                         \
+    X (NOT_FOUND, 18, "not_found", "not found")                                \
+    X (BROKEN, 19, "broken", "broken")                                         \
+    X (RANGE, 20, "range", "out of range")
 
 typedef enum {
 #define ZMP_ERROR_ENUM(name, code, wire, text) ZMP_ERR_##name = code,
@@ -441,6 +447,502 @@ const msgpack_object *zmp_async_get (zmp_async_t *self, int timeout_ms,
 //  Free the caller's handle. A task still running goes on, and its
 //  callbacks still run. Does nothing if *self_p is NULL.
 void zmp_async_destroy (zmp_async_t **self_p);
+
+
+//  --------------------------------------------------------------------------
+//  Process: one function in a fresh process of its own
+
+//  A Process runs one task function in a process forked for it alone on
+//  some worker host (not a pool child, and not counted against the pool
+//  slots), as Python's multiprocessing.Process does on one host. What it
+//  writes to stdout and stderr comes back as it is produced, by default to
+//  this program's stdout and stderr. A Process still running when its
+//  client disconnects is killed.
+typedef struct zmp_process zmp_process_t;
+
+//  exitcode of a process that has not ended (Python's None)
+#define ZMP_EXITCODE_NONE (-1000)
+
+//  Called on the client's I/O thread with each piece of a process's
+//  output; stream is 1 (stdout) or 2 (stderr). data is not NUL-terminated
+//  and valid during the call only.
+typedef void (zmp_output_fn) (zmp_process_t *process, int stream,
+                              const char *data, size_t size, void *arg);
+
+//  A process that will run function with args (an array, or NULL for
+//  none) once started. Nothing runs yet.
+zmp_process_t *zmp_process_new (zmp_client_t *client, const char *function,
+                                const msgpack_object *args, zmp_error_t *error);
+
+//  Free the handle. A process still running goes on, as in Python, until
+//  its function returns or its client disconnects; its output is dropped.
+//  Does nothing if *self_p is NULL.
+void zmp_process_destroy (zmp_process_t **self_p);
+
+//  Send the process's output to output (NULL: drop it) instead of this
+//  program's stdout and stderr. Call before zmp_process_start.
+void zmp_process_set_output (zmp_process_t *self, zmp_output_fn *output,
+                             void *arg);
+
+//  Start the process and wait until it runs (its pid and host are known)
+//  or has failed to start. Waits at most the client's timeout for a worker
+//  to take it; then the start is called off (kind wait_timeout). Returns 0
+//  or -1.
+int zmp_process_start (zmp_process_t *self, zmp_error_t *error);
+
+//  Wait up to timeout_ms for the process to end, and for all its output to
+//  be delivered. Returns 0 once it has ended (whatever its exitcode), -1
+//  with kind wait_timeout if it still runs, or kind usage if it was never
+//  started.
+int zmp_process_join (zmp_process_t *self, int timeout_ms, zmp_error_t *error);
+
+//  True from a successful start until the process ends.
+bool zmp_process_is_alive (zmp_process_t *self);
+
+//  How it ended, as Python says it: 0 if the function succeeded; the
+//  task's own error code (zmp_task_fail_code) or 1 if it failed; minus the
+//  signal number if a signal ended it; the exit status if the function
+//  called exit (). ZMP_EXITCODE_NONE while it runs or before it starts.
+int zmp_process_exitcode (zmp_process_t *self);
+
+//  Why the process failed (valid once it ended with a nonzero exitcode),
+//  or NULL.
+const zmp_error_t *zmp_process_error (zmp_process_t *self);
+
+//  What the function returned, once the process ended with exitcode 0;
+//  else NULL. Valid until the process is destroyed.
+const msgpack_object *zmp_process_result (zmp_process_t *self);
+
+//  Process id and host of the process: 0 and "" until it has started.
+int64_t zmp_process_pid (zmp_process_t *self);
+const char *zmp_process_host (zmp_process_t *self);
+
+//  Send SIGTERM (terminate) or SIGKILL (kill) to the process. Returns 0,
+//  or -1 if it was never started or the broker is unreachable. Sending to
+//  a process that has already ended does nothing.
+int zmp_process_terminate (zmp_process_t *self, zmp_error_t *error);
+int zmp_process_kill (zmp_process_t *self, zmp_error_t *error);
+
+
+//  --------------------------------------------------------------------------
+//  Shared objects: queues, pipes, locks, values and containers
+
+//  These objects live in the broker, so every process of the cluster, on
+//  any host, can use the same one. Each is reached through a handle: a
+//  small msgpack value (extension type ZMP_HANDLE_EXT_TYPE) that travels
+//  wherever a value can, as a task or Process argument or inside a queue
+//  item. Python refuses to pass a plain Queue to a Pool task; zmpool does
+//  not. A task turns a handle argument back into an object with
+//  zmp_task_queue () and friends; a client program with zmp_queue_attach ()
+//  and friends.
+//
+//  Lifetime: an object lives while its creator (or a client that attached
+//  it) holds it, and while any task or Process that got its handle as an
+//  argument is queued or running. It is freed in the broker when the last
+//  of them lets go: by destroy, by disconnecting, or by ending. Using a
+//  handle to an object that is gone fails with kind not_found.
+//
+//  Blocking calls wait in the broker, in a waiting list served in order of
+//  arrival: nothing polls. timeout_ms is 0 to not wait, a number of
+//  milliseconds, or ZMP_FOREVER.
+//
+//  Owner death: a lock held by a process belongs to that process (its
+//  connection to the broker). When the process or its host dies, the
+//  broker releases what it held, and the next acquire returns
+//  ZMP_OWNER_DIED instead of 0, as pthread_mutex_lock returns EOWNERDEAD
+//  for a robust mutex: the lock is held, but what it guarded may be
+//  half-changed.
+//
+//  Every object may be used from several threads at once.
+
+#define ZMP_HANDLE_EXT_TYPE 90
+#define ZMP_OWNER_DIED      1
+
+typedef enum {
+    ZMP_OBJECT_QUEUE = 1,
+    ZMP_OBJECT_PIPE = 2,  //  One end of a pipe: a zmp_connection_t
+    ZMP_OBJECT_LOCK = 3,
+    ZMP_OBJECT_RLOCK = 4,
+    ZMP_OBJECT_SEMAPHORE = 5,
+    ZMP_OBJECT_EVENT = 6,
+    ZMP_OBJECT_CONDITION = 7,
+    ZMP_OBJECT_BARRIER = 8,
+    ZMP_OBJECT_VALUE = 9,
+    ZMP_OBJECT_ARRAY = 10,
+    ZMP_OBJECT_DICT = 11,
+    ZMP_OBJECT_LIST = 12
+} zmp_object_kind_t;
+
+//  The kind of object value is a handle to, or 0 if it is no handle.
+int zmp_handle_kind (const msgpack_object *value);
+
+//  A slice bound meaning "to the end", as an omitted stop in Python
+#define ZMP_SLICE_END INT64_MAX
+
+//  Queue -------------------------------------------------------------------
+
+//  A FIFO of msgpack values, as multiprocessing.Queue. maxsize 0: no bound.
+//  A joinable queue also counts unfinished items (task_done, join).
+typedef struct zmp_queue zmp_queue_t;
+
+zmp_queue_t *zmp_queue_new (zmp_client_t *client, size_t maxsize,
+                            zmp_error_t *error);
+zmp_queue_t *zmp_joinable_queue_new (zmp_client_t *client, size_t maxsize,
+                                     zmp_error_t *error);
+
+//  An object for a handle another process gave this client (see above).
+zmp_queue_t *zmp_queue_attach (zmp_client_t *client,
+                               const msgpack_object *handle,
+                               zmp_error_t *error);
+
+//  Let go of the queue (it is freed once nobody holds it) and free the
+//  handle object. Waits for puts still in flight. Does nothing if *self_p is NULL.
+void zmp_queue_destroy (zmp_queue_t **self_p);
+
+//  The handle, to pass as an argument; valid while the queue object lives.
+msgpack_object zmp_queue_handle (const zmp_queue_t *self);
+
+//  Put a copy of item at the end. On a bounded queue, waits up to
+//  timeout_ms for room (kind full if none came). On an unbounded queue put
+//  does not wait for the broker at all, as Python's feeder thread does
+//  not: puts travel in order, and an error one meets (the queue was
+//  closed, say) is returned by the next call on this queue object.
+int zmp_queue_put (zmp_queue_t *self, const msgpack_object *item,
+                   int timeout_ms, zmp_error_t *error);
+int zmp_queue_put_nowait (zmp_queue_t *self, const msgpack_object *item,
+                          zmp_error_t *error);
+
+//  Take the first item, waiting up to timeout_ms for one. Returns the item
+//  (the caller destroys it), or NULL: kind empty when none came in time,
+//  kind closed when the queue is closed and empty.
+zmp_value_t *zmp_queue_get (zmp_queue_t *self, int timeout_ms,
+                            zmp_error_t *error);
+zmp_value_t *zmp_queue_get_nowait (zmp_queue_t *self, zmp_error_t *error);
+
+//  Items in the queue now, or -1 on error.
+long zmp_queue_qsize (zmp_queue_t *self, zmp_error_t *error);
+bool zmp_queue_empty (zmp_queue_t *self);
+bool zmp_queue_full (zmp_queue_t *self);
+
+//  Close the queue for everyone: puts fail with kind closed from now on;
+//  gets take what is left, then fail with kind closed instead of waiting.
+int zmp_queue_close (zmp_queue_t *self, zmp_error_t *error);
+
+//  Joinable queues: an item taken by get has been dealt with. Kind range
+//  if called more times than items were put; kind usage on a plain queue.
+int zmp_queue_task_done (zmp_queue_t *self, zmp_error_t *error);
+
+//  Joinable queues: wait until every item put has been marked task_done.
+int zmp_queue_join (zmp_queue_t *self, int timeout_ms, zmp_error_t *error);
+
+//  Pipe ------------------------------------------------------------------
+
+//  One end of a pipe, as multiprocessing.Connection.
+typedef struct zmp_connection zmp_connection_t;
+
+//  Make a pipe and its two ends. duplex: both ends send and receive;
+//  otherwise *end1_p only receives and *end2_p only sends, as
+//  Pipe(duplex=False). Returns 0, or -1 with both set to NULL.
+int zmp_pipe_new (zmp_client_t *client, bool duplex, zmp_connection_t **end1_p,
+                  zmp_connection_t **end2_p, zmp_error_t *error);
+zmp_connection_t *zmp_connection_attach (zmp_client_t *client,
+                                         const msgpack_object *handle,
+                                         zmp_error_t *error);
+void zmp_connection_destroy (zmp_connection_t **self_p);
+msgpack_object zmp_connection_handle (const zmp_connection_t *self);
+
+//  Send a copy of item to the other end. Does not wait for the broker; an
+//  error (kind broken: the other end is closed) is returned by the next
+//  call on this end.
+int zmp_connection_send (zmp_connection_t *self, const msgpack_object *item,
+                         zmp_error_t *error);
+
+//  Receive the next item, waiting up to timeout_ms. NULL with kind empty
+//  if none came in time, kind closed (end of file) once the other end is
+//  closed and everything it sent has been received.
+zmp_value_t *zmp_connection_recv (zmp_connection_t *self, int timeout_ms,
+                                  zmp_error_t *error);
+
+//  Wait up to timeout_ms until recv would not block. Returns 1 if it would
+//  not (an item, or end of file, is there), 0 if it would, -1 on error.
+int zmp_connection_poll (zmp_connection_t *self, int timeout_ms,
+                         zmp_error_t *error);
+
+//  Close this end: the other end reads end of file after what was sent.
+int zmp_connection_close (zmp_connection_t *self, zmp_error_t *error);
+
+//  Lock, RLock, Semaphore, BoundedSemaphore -------------------------------
+
+typedef struct zmp_lock zmp_lock_t;
+
+zmp_lock_t *zmp_lock_new (zmp_client_t *client, zmp_error_t *error);
+//  Reentrant: the thread that holds it may acquire it again, and must
+//  release it as many times
+zmp_lock_t *zmp_rlock_new (zmp_client_t *client, zmp_error_t *error);
+zmp_lock_t *zmp_semaphore_new (zmp_client_t *client, unsigned value,
+                               zmp_error_t *error);
+//  A semaphore that refuses (kind range) a release above its first value
+zmp_lock_t *zmp_bounded_semaphore_new (zmp_client_t *client, unsigned value,
+                                       zmp_error_t *error);
+//  A handle to a lock, rlock, semaphore, condition, value or array (the
+//  last three: their lock).
+zmp_lock_t *zmp_lock_attach (zmp_client_t *client, const msgpack_object *handle,
+                             zmp_error_t *error);
+void zmp_lock_destroy (zmp_lock_t **self_p);
+msgpack_object zmp_lock_handle (const zmp_lock_t *self);
+
+//  Acquire, waiting up to timeout_ms. Returns 0; ZMP_OWNER_DIED (held,
+//  but the last holder died holding it); or -1 with kind wait_timeout.
+int zmp_lock_acquire (zmp_lock_t *self, int timeout_ms, zmp_error_t *error);
+
+//  Release. Kind usage if a lock is not held or an rlock is not held by
+//  this thread; kind range for a bounded semaphore released too often.
+int zmp_lock_release (zmp_lock_t *self, zmp_error_t *error);
+
+//  Event ------------------------------------------------------------------
+
+typedef struct zmp_event zmp_event_t;
+
+zmp_event_t *zmp_event_new (zmp_client_t *client, zmp_error_t *error);
+zmp_event_t *zmp_event_attach (zmp_client_t *client,
+                               const msgpack_object *handle,
+                               zmp_error_t *error);
+void zmp_event_destroy (zmp_event_t **self_p);
+msgpack_object zmp_event_handle (const zmp_event_t *self);
+int zmp_event_set (zmp_event_t *self, zmp_error_t *error);
+int zmp_event_clear (zmp_event_t *self, zmp_error_t *error);
+bool zmp_event_is_set (zmp_event_t *self);
+//  Wait until the flag is set: 0, or -1 with kind wait_timeout.
+int zmp_event_wait (zmp_event_t *self, int timeout_ms, zmp_error_t *error);
+
+//  Condition ---------------------------------------------------------------
+
+//  A condition variable with its own reentrant lock, as
+//  multiprocessing.Condition ().
+typedef struct zmp_condition zmp_condition_t;
+
+zmp_condition_t *zmp_condition_new (zmp_client_t *client, zmp_error_t *error);
+zmp_condition_t *zmp_condition_attach (zmp_client_t *client,
+                                       const msgpack_object *handle,
+                                       zmp_error_t *error);
+void zmp_condition_destroy (zmp_condition_t **self_p);
+msgpack_object zmp_condition_handle (const zmp_condition_t *self);
+//  The condition's lock, as zmp_lock_acquire and zmp_lock_release.
+int zmp_condition_acquire (zmp_condition_t *self, int timeout_ms,
+                           zmp_error_t *error);
+int zmp_condition_release (zmp_condition_t *self, zmp_error_t *error);
+
+//  With the lock held by this thread: release it, wait up to timeout_ms
+//  for a notify, take the lock again. Returns 0 if notified, -1 with kind
+//  wait_timeout if not (the lock is held again either way), or -1 with
+//  kind usage if the lock was not held.
+int zmp_condition_wait (zmp_condition_t *self, int timeout_ms,
+                        zmp_error_t *error);
+
+//  Wait until predicate (arg) is true, as Python's wait_for: returns 0
+//  once it is, -1 with kind wait_timeout if timeout_ms passed first.
+typedef bool (zmp_predicate_fn) (void *arg);
+int zmp_condition_wait_for (zmp_condition_t *self, zmp_predicate_fn *predicate,
+                            void *arg, int timeout_ms, zmp_error_t *error);
+
+//  Wake up to count waiters, or all of them. The lock must be held.
+int zmp_condition_notify (zmp_condition_t *self, unsigned count,
+                          zmp_error_t *error);
+int zmp_condition_notify_all (zmp_condition_t *self, zmp_error_t *error);
+
+//  Barrier -----------------------------------------------------------------
+
+typedef struct zmp_barrier zmp_barrier_t;
+
+zmp_barrier_t *zmp_barrier_new (zmp_client_t *client, unsigned parties,
+                                zmp_error_t *error);
+zmp_barrier_t *zmp_barrier_attach (zmp_client_t *client,
+                                   const msgpack_object *handle,
+                                   zmp_error_t *error);
+void zmp_barrier_destroy (zmp_barrier_t **self_p);
+msgpack_object zmp_barrier_handle (const zmp_barrier_t *self);
+
+//  Wait until parties callers wait. Returns this caller's index, 0 to
+//  parties - 1, each once; or -1 with kind broken (the barrier was aborted
+//  or reset, or a wait timed out, which breaks it for everyone).
+int zmp_barrier_wait (zmp_barrier_t *self, int timeout_ms, zmp_error_t *error);
+//  Break the barrier: waiters and later waits fail with kind broken.
+int zmp_barrier_abort (zmp_barrier_t *self, zmp_error_t *error);
+//  Back to its first state; current waiters fail with kind broken.
+int zmp_barrier_reset (zmp_barrier_t *self, zmp_error_t *error);
+//  parties, callers waiting now, and whether it is broken; -1 on error.
+int zmp_barrier_parties (zmp_barrier_t *self, zmp_error_t *error);
+int zmp_barrier_n_waiting (zmp_barrier_t *self, zmp_error_t *error);
+int zmp_barrier_broken (zmp_barrier_t *self, zmp_error_t *error);
+
+//  Value and Array ---------------------------------------------------------
+
+//  Typed numbers, as multiprocessing.Value and Array. typecode is one of
+//  Python's array module: 'b' 'B' 'h' 'H' 'i' 'I' 'l' 'L' 'q' 'Q' (signed
+//  and unsigned 8, 16, 32, 64, 64 and 64 bits) and 'f' 'd' (float,
+//  double). Integers wrap to their width as C does; a float is refused
+//  (bad_arguments) by an integer type. Each has a lock of its own for
+//  read-modify-write sequences; a single get, set or add is atomic alone.
+typedef struct zmp_shared_value zmp_shared_value_t;
+typedef struct zmp_shared_array zmp_shared_array_t;
+
+//  A value of typecode holding initial (a number), as Value(typecode,
+//  initial).
+zmp_shared_value_t *zmp_shared_value_new (zmp_client_t *client, char typecode,
+                                          msgpack_object initial,
+                                          zmp_error_t *error);
+zmp_shared_value_t *zmp_shared_value_attach (zmp_client_t *client,
+                                             const msgpack_object *handle,
+                                             zmp_error_t *error);
+void zmp_shared_value_destroy (zmp_shared_value_t **self_p);
+msgpack_object zmp_shared_value_handle (const zmp_shared_value_t *self);
+int zmp_shared_value_get_int (zmp_shared_value_t *self, int64_t *value,
+                              zmp_error_t *error);
+int zmp_shared_value_get_double (zmp_shared_value_t *self, double *value,
+                                 zmp_error_t *error);
+int zmp_shared_value_set (zmp_shared_value_t *self, msgpack_object value,
+                          zmp_error_t *error);
+//  Add delta (a number) atomically; *result (may be NULL) gets the sum as
+//  a double.
+int zmp_shared_value_add (zmp_shared_value_t *self, msgpack_object delta,
+                          double *result, zmp_error_t *error);
+//  The value's lock (get_lock ()); borrowed, valid while the value lives.
+zmp_lock_t *zmp_shared_value_lock (zmp_shared_value_t *self);
+
+//  An array of typecode: init is either an array of numbers (its items)
+//  or a non-negative integer (that many zeros), as Array(typecode, init).
+zmp_shared_array_t *zmp_shared_array_new (zmp_client_t *client, char typecode,
+                                          const msgpack_object *init,
+                                          zmp_error_t *error);
+zmp_shared_array_t *zmp_shared_array_attach (zmp_client_t *client,
+                                             const msgpack_object *handle,
+                                             zmp_error_t *error);
+void zmp_shared_array_destroy (zmp_shared_array_t **self_p);
+msgpack_object zmp_shared_array_handle (const zmp_shared_array_t *self);
+//  Number of items, or -1 on error.
+long zmp_shared_array_len (zmp_shared_array_t *self, zmp_error_t *error);
+//  Item index (negative counts from the end); kind range outside.
+int zmp_shared_array_get_int (zmp_shared_array_t *self, int64_t index,
+                              int64_t *value, zmp_error_t *error);
+int zmp_shared_array_get_double (zmp_shared_array_t *self, int64_t index,
+                                 double *value, zmp_error_t *error);
+int zmp_shared_array_set (zmp_shared_array_t *self, int64_t index,
+                          msgpack_object value, zmp_error_t *error);
+int zmp_shared_array_add (zmp_shared_array_t *self, int64_t index,
+                          msgpack_object delta, double *result,
+                          zmp_error_t *error);
+//  Items start to stop as an array value (caller destroys), with Python's
+//  slice rules (negative bounds count from the end; ZMP_SLICE_END).
+zmp_value_t *zmp_shared_array_slice (zmp_shared_array_t *self, int64_t start,
+                                     int64_t stop, zmp_error_t *error);
+//  Replace items start to stop with items (an array of as many numbers;
+//  kind range otherwise).
+int zmp_shared_array_set_slice (zmp_shared_array_t *self, int64_t start,
+                                int64_t stop, const msgpack_object *items,
+                                zmp_error_t *error);
+zmp_lock_t *zmp_shared_array_lock (zmp_shared_array_t *self);
+
+//  Manager dict and list ---------------------------------------------------
+
+//  A dict of msgpack keys and values in insertion order, as a Manager
+//  dict. Keys are equal when their msgpack bytes are: 1 and 1.0 are two
+//  keys, unlike Python.
+typedef struct zmp_dict zmp_dict_t;
+
+zmp_dict_t *zmp_dict_new (zmp_client_t *client, zmp_error_t *error);
+zmp_dict_t *zmp_dict_attach (zmp_client_t *client, const msgpack_object *handle,
+                             zmp_error_t *error);
+void zmp_dict_destroy (zmp_dict_t **self_p);
+msgpack_object zmp_dict_handle (const zmp_dict_t *self);
+int zmp_dict_set (zmp_dict_t *self, const msgpack_object *key,
+                  const msgpack_object *value, zmp_error_t *error);
+//  The value for key (caller destroys), or NULL with kind not_found.
+zmp_value_t *zmp_dict_get (zmp_dict_t *self, const msgpack_object *key,
+                           zmp_error_t *error);
+//  Remove key and return its value, or NULL with kind not_found.
+zmp_value_t *zmp_dict_pop (zmp_dict_t *self, const msgpack_object *key,
+                           zmp_error_t *error);
+//  Remove key; kind not_found if it is not there.
+int zmp_dict_delete (zmp_dict_t *self, const msgpack_object *key,
+                     zmp_error_t *error);
+//  1 if key is there, 0 if not, -1 on error.
+int zmp_dict_contains (zmp_dict_t *self, const msgpack_object *key,
+                       zmp_error_t *error);
+long zmp_dict_len (zmp_dict_t *self, zmp_error_t *error);
+//  Keys (an array) or the whole dict (a map), in insertion order.
+zmp_value_t *zmp_dict_keys (zmp_dict_t *self, zmp_error_t *error);
+zmp_value_t *zmp_dict_items (zmp_dict_t *self, zmp_error_t *error);
+int zmp_dict_clear (zmp_dict_t *self, zmp_error_t *error);
+
+//  A list of msgpack values, as a Manager list. Indexes may be negative
+//  (from the end); outside the list they fail with kind range.
+typedef struct zmp_list zmp_list_t;
+
+//  A list holding items (an array), or empty if items is NULL.
+zmp_list_t *zmp_list_new (zmp_client_t *client, const msgpack_object *items,
+                          zmp_error_t *error);
+zmp_list_t *zmp_list_attach (zmp_client_t *client, const msgpack_object *handle,
+                             zmp_error_t *error);
+void zmp_list_destroy (zmp_list_t **self_p);
+msgpack_object zmp_list_handle (const zmp_list_t *self);
+int zmp_list_append (zmp_list_t *self, const msgpack_object *item,
+                     zmp_error_t *error);
+//  Append each item of items (an array).
+int zmp_list_extend (zmp_list_t *self, const msgpack_object *items,
+                     zmp_error_t *error);
+int zmp_list_insert (zmp_list_t *self, int64_t index,
+                     const msgpack_object *item, zmp_error_t *error);
+zmp_value_t *zmp_list_get (zmp_list_t *self, int64_t index, zmp_error_t *error);
+int zmp_list_set (zmp_list_t *self, int64_t index, const msgpack_object *item,
+                  zmp_error_t *error);
+int zmp_list_delete (zmp_list_t *self, int64_t index, zmp_error_t *error);
+zmp_value_t *zmp_list_pop (zmp_list_t *self, int64_t index, zmp_error_t *error);
+long zmp_list_len (zmp_list_t *self, zmp_error_t *error);
+//  Items start to stop (Python's slice rules), as an array value.
+zmp_value_t *zmp_list_slice (zmp_list_t *self, int64_t start, int64_t stop,
+                             zmp_error_t *error);
+int zmp_list_reverse (zmp_list_t *self, zmp_error_t *error);
+int zmp_list_clear (zmp_list_t *self, zmp_error_t *error);
+
+
+//  --------------------------------------------------------------------------
+//  Shared objects inside a task
+
+//  A task (in a pool child or a Process) reaches the broker through a
+//  connection of its own process, opened on first use and kept for the
+//  life of the process; the worker closes it when the process ends.
+//  Returns the client (borrowed: do not destroy it), or NULL with kind
+//  usage outside a worker, or broker_unreachable.
+zmp_client_t *zmp_task_client (zmp_task_t *task, zmp_error_t *error);
+
+//  The object whose handle is argument index of args. The object belongs
+//  to the task: it is freed when the task function returns (destroying it
+//  sooner is allowed). NULL with kind bad_arguments if that argument is
+//  no handle of the right kind, or as zmp_task_client.
+zmp_queue_t *zmp_task_queue (zmp_task_t *task, const msgpack_object *args,
+                             uint32_t index, zmp_error_t *error);
+zmp_connection_t *zmp_task_connection (zmp_task_t *task,
+                                       const msgpack_object *args,
+                                       uint32_t index, zmp_error_t *error);
+zmp_lock_t *zmp_task_lock (zmp_task_t *task, const msgpack_object *args,
+                           uint32_t index, zmp_error_t *error);
+zmp_event_t *zmp_task_event (zmp_task_t *task, const msgpack_object *args,
+                             uint32_t index, zmp_error_t *error);
+zmp_condition_t *zmp_task_condition (zmp_task_t *task,
+                                     const msgpack_object *args, uint32_t index,
+                                     zmp_error_t *error);
+zmp_barrier_t *zmp_task_barrier (zmp_task_t *task, const msgpack_object *args,
+                                 uint32_t index, zmp_error_t *error);
+zmp_shared_value_t *zmp_task_shared_value (zmp_task_t *task,
+                                           const msgpack_object *args,
+                                           uint32_t index, zmp_error_t *error);
+zmp_shared_array_t *zmp_task_shared_array (zmp_task_t *task,
+                                           const msgpack_object *args,
+                                           uint32_t index, zmp_error_t *error);
+zmp_dict_t *zmp_task_dict (zmp_task_t *task, const msgpack_object *args,
+                           uint32_t index, zmp_error_t *error);
+zmp_list_t *zmp_task_list (zmp_task_t *task, const msgpack_object *args,
+                           uint32_t index, zmp_error_t *error);
 
 #ifdef __cplusplus
 }
