@@ -2,11 +2,13 @@
 
     peer    one connected client or worker agent (one ROUTER identity)
     pool    a client's pool: its queue of waiting tasks and its cap
-    task    one submitted task, from SUBMIT until its result leaves
+    task    one submitted task, from SUBMIT until its result leaves; a
+            Process is a task too, run outside the pool slots
 
     Ownership: the broker owns peers (by routing key); a client peer owns
     its pools; a pool owns its queued tasks; a worker peer's window owns
-    the tasks dispatched to it. A task keeps borrowed pointers to its
+    the tasks dispatched to it. Processes wait in the scheduler's pending
+    list, then belong to their worker's process table. A task keeps borrowed pointers to its
     client and pool, set to NULL when either goes; the broker then sends
     the worker an ABORT for it, and drops its result if one still comes.
 
@@ -17,6 +19,7 @@
 
 #include "zmp_broker.h"
 #include "zmp_proto.h"
+#include "zmp_store.h"
 
 #include <czmq.h>
 
@@ -35,6 +38,10 @@ typedef struct {
     uint32_t slot;          //  Window slot at that worker
     uint64_t seq;           //  Dispatch number, unique per broker
     uint32_t attempt;       //  Dispatches so far (1: no retries yet)
+    uint64_t *handles;      //  Owned: objects its arguments name, each
+                            //  retained in the store while the task lives
+    uint32_t handle_count;
+    zmp_store_t *store;  //  Borrowed: where the handles are retained
 } broker_task_t;
 
 struct broker_pool {
@@ -68,8 +75,10 @@ struct broker_peer {
     uint32_t in_flight;      //  Tasks in the window
     uint32_t *free_slots;    //  Owned stack of free window slots
     uint32_t free_count;
-    uint64_t done;    //  Results it returned
-    uint64_t failed;  //  Of those, failures
+    zhashx_t *processes;         //  Owned Process tasks running there, by seq
+    uint64_t processes_started;  //  Processes sent to it, ever
+    uint64_t done;               //  Results it returned
+    uint64_t failed;             //  Of those, failures
     //  Client
     zhashx_t *pools;       //  Owned broker_pool_t * by pool id
     zlistx_t *pool_order;  //  Pools in rotation (not owned)
@@ -92,15 +101,17 @@ typedef struct {
 
 //  The scheduler: peers, pools, tasks, fair dispatch
 typedef struct {
-    zhashx_t *peers;    //  Owned broker_peer_t * by key
-    zlistx_t *workers;  //  Worker peers (not owned)
-    zlistx_t *clients;  //  Client peers, in rotation (not owned)
-    zlistx_t *dirty;    //  Peers with outgoing messages (not owned)
-    int prefetch;       //  Fixed prefetch per worker, or -1:
-                        //  adaptive (BROKER_PREFETCH_*)
-    uint64_t next_seq;  //  Next dispatch number
-    uint64_t queued;    //  Tasks waiting, all clients
-    uint32_t slots;     //  Slots of all workers
+    zhashx_t *peers;     //  Owned broker_peer_t * by key
+    zlistx_t *workers;   //  Worker peers (not owned)
+    zlistx_t *clients;   //  Client peers, in rotation (not owned)
+    zlistx_t *dirty;     //  Peers with outgoing messages (not owned)
+    zlistx_t *pending;   //  Owned Process tasks waiting for a worker
+    zmp_store_t *store;  //  Borrowed: the shared objects
+    int prefetch;        //  Fixed prefetch per worker, or -1:
+                         //  adaptive (BROKER_PREFETCH_*)
+    uint64_t next_seq;   //  Next dispatch number
+    uint64_t queued;     //  Tasks waiting, all clients
+    uint32_t slots;      //  Slots of all workers
     broker_counters_t counters;
 } broker_sched_t;
 
@@ -115,7 +126,8 @@ typedef struct {
 #define BROKER_PREFETCH_MAX      1024
 
 //  zmp_sched.c
-void broker_sched_init (broker_sched_t *sched, int prefetch);
+void broker_sched_init (broker_sched_t *sched, int prefetch,
+                        zmp_store_t *store);
 void broker_sched_destroy (broker_sched_t *sched);
 //  Routing key (hex) of a routing id frame, into key (513 bytes)
 void broker_routing_key (zframe_t *routing_id, char *key);
@@ -146,11 +158,34 @@ broker_pool_t *broker_pool_find (broker_sched_t *sched, broker_peer_t *client,
 void broker_pool_close (broker_sched_t *sched, broker_pool_t *pool);
 void broker_pool_cancel (broker_sched_t *sched, broker_pool_t *pool);
 
-//  Queue a task (takes it)
+//  Queue a task (takes it): a Process in the pending list, else in its pool
 void broker_task_queue (broker_sched_t *sched, broker_task_t *task);
+
+//  Retain the objects named by the handles in a task's arguments. Returns
+//  0, or -1 (nothing retained) with kind not_found, limit or bad_arguments.
+int broker_task_retain (broker_sched_t *sched, broker_task_t *task,
+                        zmp_error_t *error);
+
+//  A worker reported on a Process: its task, still in the worker's table
+//  (NULL if unknown)
+broker_task_t *broker_process_find (broker_peer_t *worker, uint64_t seq);
+
+//  Take a finished Process out of its worker's table (caller destroys)
+broker_task_t *broker_process_take (broker_peer_t *worker, uint64_t seq);
+
+//  Send signal to the Process task_id of client: at its worker, or, if it
+//  has not started, fail it at once as killed. Nothing if it is gone.
+void broker_process_kill (broker_sched_t *sched, broker_peer_t *client,
+                          uint64_t task_id, uint32_t signal);
+
+//  Forget the clients that were task processes of worker: the one with pid,
+//  or all (pid 0). Their locks are released as if their owner died.
+void broker_forget_task_clients (broker_sched_t *sched, broker_peer_t *worker,
+                                 int64_t pid, const char *why);
 //  Send a result for task to its client (if it still has one); takes value
 void broker_task_result (broker_sched_t *sched, broker_task_t *task,
                          uint32_t status, int64_t pid, zframe_t **value_p);
+//  Free a task; its handles are released
 void broker_task_destroy (broker_task_t **task_p);
 
 //  A worker returned a result: match it to its window slot. Returns the

@@ -15,7 +15,10 @@
     take now (EAGAIN) waits in that peer's backlog for the next turn.
 
     A status request is answered in the turn it arrives, whatever the load:
-    it never waits behind tasks.
+    it never waits behind tasks. So is an OBJECT request, unless it waits
+    in the store (zmp_store) for what it asked: then its reply goes out in
+    the turn that brings it, or in the turn its deadline passes (the poll
+    timeout covers the store's earliest deadline).
 */
 #include "broker_internal.h"
 
@@ -32,10 +35,15 @@ struct zmp_broker {
     zsock_t *router;             //  Owned
     char *endpoint;              //  Owned: as bound, port resolved
     broker_sched_t sched;        //  Peers, pools, tasks
+    zmp_store_t *store;          //  Owned: the shared objects
     int64_t started_at;          //  zclock_mono () ms
     int64_t next_tick_at;        //  zclock_mono () ms
     bool stopping;               //  $TERM received
 };
+
+//  The store answers a request (zmp_store_reply_fn).
+static void s_store_reply (void *arg, const char *peer, uint64_t request_id,
+                           zframe_t **body_p);
 
 //  --------------------------------------------------------------------------
 //  Bind the broker.
@@ -61,8 +69,10 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         free (self);
         return NULL;
     }
+    self->store = zmp_store_new (s_store_reply, self, 0, 0);
     broker_sched_init (&self->sched,
-                       self->config.prefetch < 0 ? -1 : self->config.prefetch);
+                       self->config.prefetch < 0 ? -1 : self->config.prefetch,
+                       self->store);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zsock_set_router_mandatory (self->router, 1);
@@ -103,7 +113,8 @@ zmp_broker_destroy (zmp_broker_t **self_p)
     assert (self_p);
     if (*self_p) {
         zmp_broker_t *self = *self_p;
-        broker_sched_destroy (&self->sched);
+        broker_sched_destroy (&self->sched);  //  Tasks release their objects
+        zmp_store_destroy (&self->store);
         zsock_destroy (&self->router);
         zstr_free (&self->endpoint);
         free (self);
@@ -332,11 +343,17 @@ s_on_submit (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
             memcpy (task->function, decoded.function, sizeof task->function);
             task->args = args;
             task->client = client;
-            task->pool =
-                broker_pool_get (&self->sched, client, decoded.pool_id);
-            if (task->pool->closed) {
+            bool process = decoded.flags & ZMP_TASK_PROCESS;
+            if (!process)
+                task->pool =
+                    broker_pool_get (&self->sched, client, decoded.pool_id);
+            if (task->pool && task->pool->closed) {
                 zmp_error_set (&error, ZMP_ERR_USAGE, "pool %u is closed",
                                decoded.pool_id);
+                s_refuse_task (self, client, header, &error);
+                broker_task_destroy (&task);
+            } else if ((decoded.flags & ZMP_TASK_HANDLES)
+                       && broker_task_retain (&self->sched, task, &error)) {
                 s_refuse_task (self, client, header, &error);
                 broker_task_destroy (&task);
             } else {
@@ -372,8 +389,22 @@ s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
                          value ? error.message : "value frame missing");
             zframe_destroy (&value);
         } else {
-            broker_task_t *task = broker_window_take (
-                &self->sched, worker, done.slot, done.seq, done.run_us);
+            broker_task_t *task;
+            if (done.slot == ZMP_PROTO_PROCESS_SLOT) {
+                task = broker_process_take (worker, done.seq);
+                if (!task)
+                    self->sched.counters.stale++;
+            } else
+                task = broker_window_take (&self->sched, worker, done.slot,
+                                           done.seq, done.run_us);
+            //  A task process killed or crashed: what it held in the store
+            //  is released now, not when its connection times out
+            if (done.pid > 0
+                && (done.status == ZMP_ERR_CRASHED
+                    || done.status == ZMP_ERR_CANCELLED
+                    || done.status == ZMP_ERR_TIMEOUT))
+                broker_forget_task_clients (&self->sched, worker, done.pid,
+                                            "its task process died");
             if (task) {
                 worker->done++;
                 if (done.status)
@@ -457,6 +488,91 @@ s_on_status (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg,
     s_reply (self, client, request_id, &body);
 }
 
+//  An OBJECT: [request-id] [op] *payload, run by the store
+static void
+s_on_object (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg,
+             int64_t now)
+{
+    uint64_t request_id;
+    zmp_error_t error;
+    zframe_t *header = zmsg_pop (msg);
+    zframe_t *id = zmsg_pop (msg);
+    zframe_t *op = zmsg_pop (msg);
+    if (zmp_proto_decode_uint (id, &request_id, &error))
+        s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
+                  error.message, false);
+    else if (!op)
+        s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
+                  "OBJECT: the op frame is missing", false);
+    else  //  What is left of msg is the payload
+        zmp_store_call (self->store, client->key, request_id, op, msg, now);
+    zframe_destroy (&header);
+    zframe_destroy (&id);
+    zframe_destroy (&op);
+}
+
+//  PROCESS events from a worker: passed on to the Process's client
+static void
+s_on_process (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
+{
+    zmp_error_t error;
+    if (zmp_proto_pairs (msg, &error) < 0) {
+        s_reject (self, worker->routing_id, worker, ZMP_ERR_PROTOCOL,
+                  error.message, false);
+        return;
+    }
+    zframe_t *header = zmsg_pop (msg);
+    zframe_destroy (&header);  //  The protocol header
+    header = zmsg_pop (msg);
+    while (header) {
+        zframe_t *data = zmsg_pop (msg);
+        zmp_proto_event_t event;
+        if (zmp_proto_decode_event (header, &event, &error)) {
+            self->sched.counters.rejected++;
+            zmp_warning ("broker: worker %s: dropped a bad PROCESS item: %s",
+                         worker->key, error.message);
+        } else {
+            broker_task_t *task = event.slot == ZMP_PROTO_PROCESS_SLOT
+                                      ? broker_process_find (worker, event.seq)
+                                      : NULL;
+            if (task && task->client) {
+                zmp_proto_task_event_t forward = { task->task_id, event.event,
+                                                   event.pid };
+                zframe_t *body = zmp_proto_encode_task_event (&forward);
+                broker_peer_queue (&self->sched, task->client,
+                                   ZMP_PROTO_PROCESS, &body, &data);
+            }
+        }
+        zframe_destroy (&data);
+        zframe_destroy (&header);
+        header = zmsg_pop (msg);
+    }
+}
+
+static void
+s_on_kill (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
+{
+    zmp_proto_kill_t kill;
+    zmp_error_t error;
+    if (zmp_proto_decode_kill (zmsg_next (msg), &kill, &error))
+        s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
+                  error.message, false);
+    else
+        broker_process_kill (&self->sched, client, kill.task_id, kill.signal);
+}
+
+static void
+s_store_reply (void *arg, const char *peer_key, uint64_t request_id,
+               zframe_t **body_p)
+{
+    zmp_broker_t *self = (zmp_broker_t *) arg;
+    broker_peer_t *peer = broker_peer_lookup (&self->sched, peer_key);
+    if (peer && !peer->gone)
+        s_reply (self, peer, request_id, body_p);
+    else
+        zframe_destroy (body_p);
+}
+
 static void
 s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
 {
@@ -507,6 +623,8 @@ s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
         case ZMP_PROTO_POOL:
         case ZMP_PROTO_CANCEL:
         case ZMP_PROTO_STATUS:
+        case ZMP_PROTO_OBJECT:
+        case ZMP_PROTO_KILL:
             if (worker)
                 s_reject (self, routing_id, peer, ZMP_ERR_NOT_AUTHORIZED,
                           "only clients may send that", false);
@@ -516,15 +634,22 @@ s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
                 s_on_pool (self, peer, msg);
             else if (command == ZMP_PROTO_CANCEL)
                 s_on_cancel (self, peer, msg);
+            else if (command == ZMP_PROTO_OBJECT)
+                s_on_object (self, peer, msg, now);
+            else if (command == ZMP_PROTO_KILL)
+                s_on_kill (self, peer, msg);
             else
                 s_on_status (self, peer, msg, now);
             break;
         case ZMP_PROTO_DONE:
+        case ZMP_PROTO_PROCESS:
             if (!worker)
                 s_reject (self, routing_id, peer, ZMP_ERR_NOT_AUTHORIZED,
                           "only workers may send that", false);
-            else
+            else if (command == ZMP_PROTO_DONE)
                 s_on_done (self, peer, msg);
+            else
+                s_on_process (self, peer, msg);
             break;
         default: {
             char reason[64];
@@ -599,7 +724,11 @@ zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
     };
     int count = pipe ? 2 : 1;
     while (!zsys_interrupted && !self->stopping) {
-        int64_t wait_ms = self->next_tick_at - zclock_mono ();
+        int64_t wake_at = self->next_tick_at;
+        int64_t deadline = zmp_store_next_deadline (self->store);
+        if (deadline >= 0 && deadline < wake_at)
+            wake_at = deadline;
+        int64_t wait_ms = wake_at - zclock_mono ();
         if (wait_ms < 0)
             wait_ms = 0;
         if (zmq_poll (items, count, (long) wait_ms) < 0) {
@@ -623,6 +752,7 @@ zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
                 self->stopping = true;
             zstr_free (&command);
         }
+        zmp_store_expire (self->store, now);
         broker_sched_dispatch (&self->sched);
         s_flush (self);
         broker_sched_reap (&self->sched);

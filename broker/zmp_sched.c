@@ -14,6 +14,7 @@
 #include "broker_internal.h"
 
 #include "zmp_error.h"
+#include "zmp_handle.h"
 #include "zmp_log.h"
 #include "zmp_value.h"
 
@@ -51,6 +52,12 @@ s_peer_free (void **item_p)
         free (peer->window);
         free (peer->free_slots);
         zhashx_destroy (&peer->pools);
+        if (peer->processes)
+            for (broker_task_t *task =
+                     (broker_task_t *) zhashx_first (peer->processes);
+                 task; task = (broker_task_t *) zhashx_next (peer->processes))
+                broker_task_destroy (&task);
+        zhashx_destroy (&peer->processes);
         zlistx_destroy (&peer->pool_order);
         zmsg_destroy (&peer->outgoing);
         zlistx_destroy (&peer->backlog);
@@ -80,13 +87,34 @@ s_pool_key (uint32_t pool_id)
     return (void *) ((uintptr_t) pool_id + 1);  //  Never NULL
 }
 
+//  Dispatch numbers (never 0) key the process tables
+static void *
+s_seq_key (uint64_t seq)
+{
+    return (void *) (uintptr_t) seq;
+}
+
+static zhashx_t *
+s_id_hash_new (void)
+{
+    zhashx_t *hash = zhashx_new ();
+    zhashx_set_key_hasher (hash, s_id_hash);
+    zhashx_set_key_comparator (hash, s_id_compare);
+    zhashx_set_key_duplicator (hash, NULL);
+    zhashx_set_key_destructor (hash, NULL);
+    return hash;
+}
+
 //  --------------------------------------------------------------------------
 //  Set the scheduler up.
 
 void
-broker_sched_init (broker_sched_t *sched, int prefetch)
+broker_sched_init (broker_sched_t *sched, int prefetch, zmp_store_t *store)
 {
     memset (sched, 0, sizeof *sched);
+    sched->store = store;
+    sched->pending = zlistx_new ();
+    zlistx_set_destructor (sched->pending, s_task_free);
     sched->peers = zhashx_new ();
     zhashx_set_destructor (sched->peers, s_peer_free);
     sched->workers = zlistx_new ();
@@ -103,6 +131,7 @@ void
 broker_sched_destroy (broker_sched_t *sched)
 {
     zlistx_destroy (&sched->dirty);
+    zlistx_destroy (&sched->pending);
     zlistx_destroy (&sched->workers);
     zlistx_destroy (&sched->clients);
     zhashx_destroy (&sched->peers);
@@ -191,14 +220,12 @@ broker_peer_add (broker_sched_t *sched, zframe_t **routing_id_p,
         for (uint32_t slot = 0; slot < peer->capacity; slot++)
             peer->free_slots[slot] = peer->capacity - 1 - slot;
         peer->free_count = peer->capacity;
+        peer->processes = s_id_hash_new ();  //  Tasks freed by hand: a
+                                             //  zhashx cannot detach
         peer->handle = zlistx_add_end (sched->workers, peer);
         sched->slots += hello->slots;
     } else {
-        peer->pools = zhashx_new ();
-        zhashx_set_key_hasher (peer->pools, s_id_hash);
-        zhashx_set_key_comparator (peer->pools, s_id_compare);
-        zhashx_set_key_duplicator (peer->pools, NULL);
-        zhashx_set_key_destructor (peer->pools, NULL);
+        peer->pools = s_id_hash_new ();
         zhashx_set_destructor (peer->pools, s_pool_free);
         peer->pool_order = zlistx_new ();
         peer->handle = zlistx_add_end (sched->clients, peer);
@@ -240,6 +267,24 @@ s_client_clear (broker_sched_t *sched, broker_peer_t *client)
             }
         }
     client->running = 0;
+    //  Its Processes go with it: those waiting are dropped, those running
+    //  killed
+    broker_task_t *task = (broker_task_t *) zlistx_first (sched->pending);
+    while (task) {
+        broker_task_t *next = (broker_task_t *) zlistx_next (sched->pending);
+        if (task->client == client)
+            zlistx_delete (sched->pending, zlistx_cursor (sched->pending));
+        task = next;
+    }
+    for (broker_peer_t *worker =
+             (broker_peer_t *) zlistx_first (sched->workers);
+         worker; worker = (broker_peer_t *) zlistx_next (sched->workers))
+        for (task = (broker_task_t *) zhashx_first (worker->processes); task;
+             task = (broker_task_t *) zhashx_next (worker->processes))
+            if (task->client == client) {
+                task->client = NULL;
+                s_task_abort (sched, task);
+            }
 }
 
 //  A worker is gone: every task in its window fails with worker_lost.
@@ -261,6 +306,21 @@ s_worker_clear (broker_sched_t *sched, broker_peer_t *worker)
         broker_task_result (sched, task, ZMP_ERR_WORKER_LOST, 0, &value);
         broker_task_destroy (&task);
     }
+    zlistx_t *processes = zhashx_values (worker->processes);
+    zhashx_purge (worker->processes);
+    for (broker_task_t *task = (broker_task_t *) zlistx_first (processes); task;
+         task = (broker_task_t *) zlistx_next (processes)) {
+        zmp_error_t error;
+        zmp_error_set (&error, ZMP_ERR_WORKER_LOST,
+                       "the worker running process %s (pid %lld) was lost",
+                       task->function, (long long) worker->hello.pid);
+        snprintf (error.host, sizeof error.host, "%s", worker->hello.host);
+        zframe_t *value = zmp_proto_encode_error (&error);
+        sched->counters.lost++;
+        broker_task_result (sched, task, ZMP_ERR_WORKER_LOST, 0, &value);
+        broker_task_destroy (&task);
+    }
+    zlistx_destroy (&processes);
     worker->in_flight = 0;
     worker->free_count = 0;
     sched->slots -= worker->hello.slots;
@@ -285,11 +345,15 @@ broker_peer_remove (broker_sched_t *sched, broker_peer_t *peer, const char *why)
     if (peer->hello.role == ZMP_ROLE_WORKER) {
         s_worker_clear (sched, peer);
         zlistx_delete (sched->workers, peer->handle);
+        peer->handle = NULL;
+        //  Its task processes died with it, or soon will
+        broker_forget_task_clients (sched, peer, 0, "its worker left");
     } else {
         s_client_clear (sched, peer);
         zlistx_delete (sched->clients, peer->handle);
+        peer->handle = NULL;
+        zmp_store_peer_gone (sched->store, peer->key);
     }
-    peer->handle = NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -439,6 +503,11 @@ broker_pool_cancel (broker_sched_t *sched, broker_pool_t *pool)
 void
 broker_task_queue (broker_sched_t *sched, broker_task_t *task)
 {
+    if (task->flags & ZMP_TASK_PROCESS) {
+        assert (task->client && !task->pool);
+        zlistx_add_end (sched->pending, task);
+        return;
+    }
     assert (task->pool && task->client);
     zlistx_add_end (task->pool->queue, task);
     task->client->queued++;
@@ -480,10 +549,136 @@ void
 broker_task_destroy (broker_task_t **task_p)
 {
     if (*task_p) {
-        zframe_destroy (&(*task_p)->args);
-        free (*task_p);
+        broker_task_t *task = *task_p;
+        for (uint32_t index = 0; index < task->handle_count; index++)
+            zmp_store_release (task->store, task->handles[index]);
+        free (task->handles);
+        zframe_destroy (&task->args);
+        free (task);
         *task_p = NULL;
     }
+}
+
+//  --------------------------------------------------------------------------
+//  Retain the objects a task's arguments name.
+
+int
+broker_task_retain (broker_sched_t *sched, broker_task_t *task,
+                    zmp_error_t *error)
+{
+    assert (task->args && task->handle_count == 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    uint64_t ids[ZMP_HANDLE_TASK_MAX];
+    size_t count = 0;
+    int rc = -1;
+    zmp_error_t cause;
+    if (zmp_value_unpack (&unpacked, zframe_data (task->args),
+                          zframe_size (task->args), &cause))
+        zmp_error_set (error, ZMP_ERR_BAD_ARGUMENTS,
+                       "arguments are not one msgpack value: %s",
+                       cause.message);
+    else if ((count =
+                  zmp_handle_collect (&unpacked.data, ids, ZMP_HANDLE_TASK_MAX))
+             > ZMP_HANDLE_TASK_MAX)
+        zmp_error_set (error, ZMP_ERR_LIMIT,
+                       "the arguments hold %zu handles; a task may hold %d",
+                       count, ZMP_HANDLE_TASK_MAX);
+    else {
+        rc = 0;
+        for (size_t index = 0; index < count && rc == 0; index++)
+            if (zmp_store_retain (sched->store, ids[index], error)) {
+                while (index-- > 0)
+                    zmp_store_release (sched->store, ids[index]);
+                rc = -1;
+            }
+    }
+    if (rc == 0 && count > 0) {
+        task->handles = (uint64_t *) zmalloc (count * sizeof (uint64_t));
+        memcpy (task->handles, ids, count * sizeof (uint64_t));
+        task->handle_count = (uint32_t) count;
+        task->store = sched->store;
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Processes at a worker.
+
+broker_task_t *
+broker_process_find (broker_peer_t *worker, uint64_t seq)
+{
+    return (broker_task_t *) zhashx_lookup (worker->processes, s_seq_key (seq));
+}
+
+broker_task_t *
+broker_process_take (broker_peer_t *worker, uint64_t seq)
+{
+    broker_task_t *task = broker_process_find (worker, seq);
+    if (task) {
+        zhashx_delete (worker->processes, s_seq_key (seq));
+        task->worker = NULL;
+    }
+    return task;
+}
+
+//  --------------------------------------------------------------------------
+//  Signal a client's Process.
+
+void
+broker_process_kill (broker_sched_t *sched, broker_peer_t *client,
+                     uint64_t task_id, uint32_t signal)
+{
+    for (broker_task_t *task = (broker_task_t *) zlistx_first (sched->pending);
+         task; task = (broker_task_t *) zlistx_next (sched->pending))
+        if (task->client == client && task->task_id == task_id) {
+            zlistx_detach_cur (sched->pending);
+            zmp_error_t error;
+            zmp_error_set (&error, ZMP_ERR_CRASHED,
+                           "process %s was killed before it started",
+                           task->function);
+            error.signal = (int) signal;
+            zframe_t *value = zmp_proto_encode_error (&error);
+            broker_task_result (sched, task, ZMP_ERR_CRASHED, 0, &value);
+            broker_task_destroy (&task);
+            return;
+        }
+    for (broker_peer_t *worker =
+             (broker_peer_t *) zlistx_first (sched->workers);
+         worker; worker = (broker_peer_t *) zlistx_next (sched->workers))
+        for (broker_task_t *task =
+                 (broker_task_t *) zhashx_first (worker->processes);
+             task; task = (broker_task_t *) zhashx_next (worker->processes))
+            if (task->client == client && task->task_id == task_id) {
+                zmp_proto_kill_t kill = { 0, ZMP_PROTO_PROCESS_SLOT, task->seq,
+                                          signal };
+                zframe_t *body = zmp_proto_encode_kill_worker (&kill);
+                broker_peer_queue (sched, worker, ZMP_PROTO_KILL, &body, NULL);
+                return;
+            }
+}
+
+//  --------------------------------------------------------------------------
+//  Forget the clients that were a worker's task processes.
+
+void
+broker_forget_task_clients (broker_sched_t *sched, broker_peer_t *worker,
+                            int64_t pid, const char *why)
+{
+    //  Collect first: removing a peer changes the client list
+    zlistx_t *dead = zlistx_new ();
+    for (broker_peer_t *client =
+             (broker_peer_t *) zlistx_first (sched->clients);
+         client; client = (broker_peer_t *) zlistx_next (sched->clients))
+        if (client->hello.agent_pid == worker->hello.pid
+            && (pid == 0 || client->hello.pid == pid)
+            && streq (client->hello.host, worker->hello.host))
+            zlistx_add_end (dead, client);
+    for (broker_peer_t *client = (broker_peer_t *) zlistx_first (dead); client;
+         client = (broker_peer_t *) zlistx_next (dead))
+        broker_peer_remove (sched, client, why);
+    zlistx_destroy (&dead);
 }
 
 //  --------------------------------------------------------------------------
@@ -566,9 +761,65 @@ s_next_worker (broker_sched_t *sched)
 //  --------------------------------------------------------------------------
 //  Dispatch queued tasks to workers with room.
 
+//  The worker that should run the next Process: the least loaded for its
+//  size, counting its tasks and processes; of equals, the one given the
+//  fewest so far, so that an idle cluster takes turns
+static broker_peer_t *
+s_process_worker (broker_sched_t *sched)
+{
+    broker_peer_t *best = NULL;
+    double best_load = 0;
+    for (broker_peer_t *worker =
+             (broker_peer_t *) zlistx_first (sched->workers);
+         worker; worker = (broker_peer_t *) zlistx_next (sched->workers)) {
+        double load =
+            (double) (worker->in_flight + zhashx_size (worker->processes))
+            / worker->hello.slots;
+        if (!best || load < best_load
+            || (load == best_load
+                && worker->processes_started < best->processes_started)) {
+            best = worker;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+//  Send a task to worker: the window slot (or ZMP_PROTO_PROCESS_SLOT) is
+//  set already
+static void
+s_dispatch (broker_sched_t *sched, broker_peer_t *worker, broker_task_t *task)
+{
+    task->worker = worker;
+    task->seq = sched->next_seq++;
+    task->attempt++;
+    sched->counters.dispatched++;
+    zmp_proto_dispatch_t dispatch;
+    dispatch.slot = task->slot;
+    dispatch.seq = task->seq;
+    dispatch.attempt = task->attempt;
+    dispatch.flags = task->flags;
+    dispatch.timeout_ms = task->timeout_ms;
+    memcpy (dispatch.function, task->function, sizeof dispatch.function);
+    zframe_t *header = zmp_proto_encode_dispatch (&dispatch);
+    //  The argument frame goes on as it came, uncopied
+    broker_peer_queue (sched, worker, ZMP_PROTO_DISPATCH, &header, &task->args);
+}
+
 void
 broker_sched_dispatch (broker_sched_t *sched)
 {
+    //  Processes start at once wherever there is a worker: they do not
+    //  wait for slots
+    while (zlistx_size (sched->pending) && zlistx_size (sched->workers)) {
+        broker_task_t *task =
+            (broker_task_t *) zlistx_detach (sched->pending, NULL);
+        broker_peer_t *worker = s_process_worker (sched);
+        task->slot = ZMP_PROTO_PROCESS_SLOT;
+        worker->processes_started++;
+        s_dispatch (sched, worker, task);
+        zhashx_insert (worker->processes, s_seq_key (task->seq), task);
+    }
     while (sched->queued > 0) {
         broker_peer_t *worker = s_next_worker (sched);
         if (!worker)
@@ -579,22 +830,8 @@ broker_sched_dispatch (broker_sched_t *sched)
         uint32_t slot = worker->free_slots[--worker->free_count];
         worker->window[slot] = task;
         worker->in_flight++;
-        task->worker = worker;
         task->slot = slot;
-        task->seq = sched->next_seq++;
-        task->attempt++;
-        sched->counters.dispatched++;
-        zmp_proto_dispatch_t dispatch;
-        dispatch.slot = slot;
-        dispatch.seq = task->seq;
-        dispatch.attempt = task->attempt;
-        dispatch.flags = task->flags;
-        dispatch.timeout_ms = task->timeout_ms;
-        memcpy (dispatch.function, task->function, sizeof dispatch.function);
-        zframe_t *header = zmp_proto_encode_dispatch (&dispatch);
-        //  The argument frame goes on as it came, uncopied
-        broker_peer_queue (sched, worker, ZMP_PROTO_DISPATCH, &header,
-                           &task->args);
+        s_dispatch (sched, worker, task);
     }
 }
 
@@ -630,7 +867,7 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&packer, 8);
+    msgpack_pack_map (&packer, 9);
 
     char host[ZMP_PROTO_HOST_MAX + 1];
     if (gethostname (host, sizeof host))
@@ -656,7 +893,7 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
                                    : worker->hello.slots;
         busy += worker_busy;
         running += worker->in_flight;
-        msgpack_pack_map (&packer, 11);
+        msgpack_pack_map (&packer, 12);
         s_pack_str (&packer, "name", worker->hello.name);
         s_pack_str (&packer, "host", worker->hello.host);
         s_pack_int (&packer, "pid", worker->hello.pid);
@@ -664,6 +901,7 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
         s_pack_uint (&packer, "cores", worker->hello.cores);
         s_pack_uint (&packer, "busy", worker_busy);
         s_pack_uint (&packer, "in_flight", worker->in_flight);
+        s_pack_uint (&packer, "processes", zhashx_size (worker->processes));
         s_pack_uint (&packer, "done", worker->done);
         s_pack_uint (&packer, "failed", worker->failed);
         s_pack_int (&packer, "heartbeat_age_ms", now - worker->seen_at);
@@ -699,6 +937,12 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
     s_pack_uint (&packer, "stale", sched->counters.stale);
     s_pack_uint (&packer, "rejected", sched->counters.rejected);
     s_pack_uint (&packer, "lost", sched->counters.lost);
+    zmp_pack_cstr (&packer, "objects");
+    msgpack_pack_map (&packer, 4);
+    s_pack_uint (&packer, "count", zmp_store_objects (sched->store));
+    s_pack_uint (&packer, "bytes", zmp_store_bytes (sched->store));
+    s_pack_uint (&packer, "waiting", zmp_store_waiting (sched->store));
+    s_pack_uint (&packer, "pending_processes", zlistx_size (sched->pending));
     zframe_t *frame = zmp_frame_from_buffer (&buffer);
     msgpack_sbuffer_destroy (&buffer);
     return frame;

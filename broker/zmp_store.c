@@ -557,11 +557,11 @@ store_payload (zmp_store_t *store, store_call_t *call, uint32_t index)
 //  --------------------------------------------------------------------------
 //  Generic verbs: attach and detach
 
+//  info -> [kind, detail]: a queue's maxsize, a barrier's parties, a value's
+//  or array's typecode, else nil
 static void
-s_attach (zmp_store_t *store, store_call_t *call, store_object_t *object)
+s_info (zmp_store_t *store, store_call_t *call, store_object_t *object)
 {
-    object->refs++;
-    s_count_add (call->peer->attached, object->id, 1);
     store_packer_t out;
     msgpack_packer *packer = store_packer_init (&out);
     msgpack_pack_array (packer, 2);
@@ -576,6 +576,15 @@ s_attach (zmp_store_t *store, store_call_t *call, store_object_t *object)
     else
         msgpack_pack_nil (packer);
     store_reply_packed (store, call, &out);
+}
+
+//  attach -> as info, and the caller holds a reference from now on
+static void
+s_attach (zmp_store_t *store, store_call_t *call, store_object_t *object)
+{
+    object->refs++;
+    s_count_add (call->peer->attached, object->id, 1);
+    s_info (store, call, object);
 }
 
 static void
@@ -606,6 +615,7 @@ typedef struct {
 } s_verb_t;
 
 static const s_verb_t s_verbs[] = {
+    { "info", K_ALL, s_info },
     { "attach", K_ALL, s_attach },
     { "detach", K_ALL, s_detach },
     { "put", K (QUEUE), store_queue_put },

@@ -45,10 +45,12 @@ s_serial_key (uint32_t serial)
     return (void *) (uintptr_t) serial;  //  Serials start at 1: never NULL
 }
 
+//  --------------------------------------------------------------------------
 //  The job with serial, or NULL. Serial 0 is no job's: requests that want
 //  no reply (closing a pool) use it.
-static job_t *
-s_job_lookup (zmp_client_t *client, uint32_t serial)
+
+job_t *
+client_job_lookup (zmp_client_t *client, uint32_t serial)
 {
     return serial
                ? (job_t *) zhashx_lookup (client->jobs, s_serial_key (serial))
@@ -109,7 +111,7 @@ client_job_register (zmp_client_t *client, job_t *job)
         job->serial = client->next_serial++;
         if (client->next_serial == 0)
             client->next_serial = 1;
-    } while (s_job_lookup (client, job->serial));
+    } while (client_job_lookup (client, job->serial));
     zhashx_insert (client->jobs, s_serial_key (job->serial), job);
     job->registered = true;
 }
@@ -167,11 +169,25 @@ zframe_t *
 client_request (zmp_client_t *client, zmp_proto_command_t command,
                 zframe_t **body_p, int timeout_ms, zmp_error_t *error)
 {
+    zmsg_t *body = zmsg_new ();
+    if (body_p && *body_p)
+        zmsg_append (body, body_p);
+    return client_request_msg (client, command, &body, timeout_ms, error);
+}
+
+//  --------------------------------------------------------------------------
+//  Send a request of several frames and wait for its reply.
+
+zframe_t *
+client_request_msg (zmp_client_t *client, zmp_proto_command_t command,
+                    zmsg_t **body_p, int timeout_ms, zmp_error_t *error)
+{
     client_request_t *request =
         (client_request_t *) zmalloc (sizeof (client_request_t));
     request->job.kind = JOB_REQUEST;
     client_cond_init (&request->cond);
     struct timespec deadline = client_deadline (timeout_ms);
+    bool forever = timeout_ms < 0;
     zframe_t *reply = NULL;
     pthread_mutex_lock (&client->mutex);
     if (client_check (client, error) == 0) {
@@ -180,11 +196,13 @@ client_request (zmp_client_t *client, zmp_proto_command_t command,
         zframe_t *id =
             zmp_proto_encode_uint ((uint64_t) request->job.serial << 32);
         zmsg_append (msg, &id);
-        if (body_p && *body_p)
-            zmsg_append (msg, body_p);
+        zframe_t *frame;
+        while ((frame = zmsg_pop (*body_p)))
+            zmsg_append (msg, &frame);
         client_post (client, &msg);
         while (!request->done)
-            if (client_wait (client, &request->cond, &deadline) == ETIMEDOUT)
+            if (client_wait (client, &request->cond, forever ? NULL : &deadline)
+                == ETIMEDOUT)
                 break;
         client_job_unregister (client, &request->job);
         if (request->done && request->reply) {
@@ -199,10 +217,27 @@ client_request (zmp_client_t *client, zmp_proto_command_t command,
                            client->endpoint, timeout_ms);
     }
     pthread_mutex_unlock (&client->mutex);
-    if (body_p)
-        zframe_destroy (body_p);
+    zmsg_destroy (body_p);
     s_request_free (request);
     return reply;
+}
+
+//  --------------------------------------------------------------------------
+//  Fail whatever a job waits for.
+
+void
+client_fail_job (zmp_client_t *client, job_t *job, const zmp_error_t *error)
+{
+    if (job->kind == JOB_OBJECT) {
+        client_object_t *object = (client_object_t *) job;
+        if (object->in_flight && object->deferred.kind == ZMP_ERR_NONE)
+            object->deferred = *error;
+        object->in_flight = 0;
+        pthread_cond_broadcast (&object->cond);
+    } else if (job->kind == JOB_PROCESS)
+        process_fail (client, job, error);
+    else
+        pool_fail_job (client, job, error);
 }
 
 //  I/O thread state, on its stack
@@ -230,6 +265,7 @@ s_send_hello (io_t *io)
     memset (&hello, 0, sizeof hello);
     hello.role = ZMP_ROLE_CLIENT;
     hello.pid = getpid ();
+    hello.agent_pid = io->client->agent_pid;
     snprintf (hello.host, sizeof hello.host, "%s", io->client->host);
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HELLO);
     zframe_t *body = zmp_proto_encode_hello (&hello);
@@ -265,7 +301,7 @@ s_lose_broker (io_t *io, const char *why)
     zlistx_t *jobs = zhashx_values (client->jobs);
     for (job_t *job = (job_t *) zlistx_first (jobs); job;
          job = (job_t *) zlistx_next (jobs))
-        pool_fail_job (client, job, &client->lost_error);
+        client_fail_job (client, job, &client->lost_error);
     zlistx_destroy (&jobs);
     pthread_cond_broadcast (&client->cond);
 }
@@ -328,8 +364,10 @@ s_on_result (io_t *io, zmsg_t *msg)
                          value ? error.message : "value missing");
         else {
             job_t *job =
-                s_job_lookup (client, (uint32_t) (result.task_id >> 32));
-            if (job && job->kind != JOB_REQUEST)
+                client_job_lookup (client, (uint32_t) (result.task_id >> 32));
+            if (job && job->kind == JOB_PROCESS)
+                process_deliver (client, job, &result, &value);
+            else if (job && (job->kind == JOB_ASYNC || job->kind == JOB_ITER))
                 pool_deliver (client, job, (uint32_t) result.task_id, &result,
                               &value);
         }
@@ -352,14 +390,42 @@ s_on_reply (io_t *io, zmsg_t *msg)
     }
     zframe_t *body = zmsg_next (msg);
     pthread_mutex_lock (&client->mutex);
-    job_t *job = s_job_lookup (client, (uint32_t) (request_id >> 32));
+    job_t *job = client_job_lookup (client, (uint32_t) (request_id >> 32));
     if (job && job->kind == JOB_REQUEST && body) {
         client_request_t *request = (client_request_t *) job;
         request->reply = zframe_dup (body);
         request->done = true;
         pthread_cond_signal (&request->cond);
-    }
+    } else if (job && job->kind == JOB_OBJECT && body)
+        object_ack (client, job, body);
     pthread_mutex_unlock (&client->mutex);
+}
+
+//  PROCESS events, each for the Process whose job it names
+static void
+s_on_process (io_t *io, zmsg_t *msg)
+{
+    zmp_error_t error;
+    if (zmp_proto_pairs (msg, &error) < 0) {
+        zmp_warning ("client: dropped a bad PROCESS: %s", error.message);
+        return;
+    }
+    zframe_t *header = zmsg_pop (msg);
+    zframe_destroy (&header);  //  The protocol header
+    header = zmsg_pop (msg);
+    while (header) {
+        zframe_t *data = zmsg_pop (msg);
+        zmp_proto_task_event_t event;
+        if (zmp_proto_decode_task_event (header, &event, &error))
+            zmp_warning ("client: dropped a bad PROCESS item: %s",
+                         error.message);
+        else
+            process_event (io->client, (uint32_t) (event.task_id >> 32), &event,
+                           data);
+        zframe_destroy (&data);
+        zframe_destroy (&header);
+        header = zmsg_pop (msg);
+    }
 }
 
 static void
@@ -384,6 +450,9 @@ s_on_message (io_t *io, zmsg_t *msg)
             break;
         case ZMP_PROTO_REPLY:
             s_on_reply (io, msg);
+            break;
+        case ZMP_PROTO_PROCESS:
+            s_on_process (io, msg);
             break;
         case ZMP_PROTO_HEARTBEAT:
             break;
@@ -536,6 +605,16 @@ s_io_actor (zsock_t *pipe, void *args)
 zmp_client_t *
 zmp_client_connect (const char *endpoint, int timeout_ms, zmp_error_t *error)
 {
+    return client_connect (endpoint, timeout_ms, 0, error);
+}
+
+//  --------------------------------------------------------------------------
+//  Connect, as a task process of agent_pid (0: none).
+
+zmp_client_t *
+client_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
+                zmp_error_t *error)
+{
     zmp_log_init_library ();
     if (!endpoint)
         endpoint = getenv ("ZMPOOL_BROKER");
@@ -559,6 +638,7 @@ zmp_client_connect (const char *endpoint, int timeout_ms, zmp_error_t *error)
     zhashx_set_key_destructor (self->jobs, NULL);
     self->next_serial = 1;
     self->next_pool_id = 1;
+    self->agent_pid = agent_pid;
     self->heartbeat_ms = CLIENT_HEARTBEAT_MS;
     self->liveness = CLIENT_LIVENESS;
     if (gethostname (self->host, sizeof self->host))

@@ -16,6 +16,7 @@
 #include "client_internal.h"
 
 #include "zmp_error.h"
+#include "zmp_handle.h"
 #include "zmp_value.h"
 
 #include <errno.h>
@@ -394,7 +395,9 @@ zmp_pool_apply_async (zmp_pool_t *self, const char *function,
     client_job_register (client, &async->job);
     self->outstanding++;
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_SUBMIT);
-    zframe_t *header = s_task_header (&async->job, 0, function, 0);
+    zframe_t *header =
+        s_task_header (&async->job, 0, function,
+                       zmp_handle_present (args) ? ZMP_TASK_HANDLES : 0);
     zmsg_append (msg, &header);
     zmsg_append (msg, &args_frame);
     client_post (client, &msg);
@@ -627,6 +630,7 @@ s_iter_refill (zmp_iter_t *self, zmp_error_t *error)
         zframe_t *args;
         uint64_t first_item;
         uint32_t count;
+        bool handles;  //  An item holds a handle to a shared object
     } pending_t;
     //  Refill only once half the window came back, then fill it: tasks go
     //  out in batches of half a window, not one message per result
@@ -644,6 +648,7 @@ s_iter_refill (zmp_iter_t *self, zmp_error_t *error)
         buffer.size = 0;
         uint64_t first_item = self->next_item;
         uint32_t count = 0;
+        bool handles = false;
         //  A chunk's items go in a temporary array: the count comes first
         msgpack_sbuffer items;
         msgpack_sbuffer_init (&items);
@@ -659,6 +664,7 @@ s_iter_refill (zmp_iter_t *self, zmp_error_t *error)
                 rc = -1;
                 break;
             }
+            handles = handles || zmp_handle_present (item);
             count++;
             self->next_item++;
         }
@@ -671,6 +677,7 @@ s_iter_refill (zmp_iter_t *self, zmp_error_t *error)
             pending[pending_count].args = zmp_frame_from_buffer (&buffer);
             pending[pending_count].first_item = first_item;
             pending[pending_count].count = count;
+            pending[pending_count].handles = handles;
             pending_count++;
         }
         msgpack_sbuffer_destroy (&items);
@@ -704,9 +711,10 @@ s_iter_refill (zmp_iter_t *self, zmp_error_t *error)
         self->job.pool->outstanding++;
         if (!msg)
             msg = zmp_proto_new (ZMP_PROTO_SUBMIT);
+        uint32_t flags = (self->chunksize > 1 ? ZMP_TASK_CHUNK : 0)
+                         | (pending[index].handles ? ZMP_TASK_HANDLES : 0);
         zframe_t *header =
-            s_task_header (&self->job, place, self->function,
-                           self->chunksize > 1 ? ZMP_TASK_CHUNK : 0);
+            s_task_header (&self->job, place, self->function, flags);
         zmsg_append (msg, &header);
         zmsg_append (msg, &pending[index].args);
         if (++items_in_msg == ZMP_PROTO_BATCH_MAX) {

@@ -19,9 +19,10 @@
 //  A child that echoes bytes: 'x' makes it die by SIGSEGV, 'b' makes it
 //  burn CPU for a while first; end of file makes it exit with code 7.
 static int
-s_echo_child (int fd, uint32_t slot, void *arg)
+s_echo_child (int fd, uint32_t slot, bool process, void *arg)
 {
     (void) slot;
+    (void) process;
     (void) arg;
     char byte;
     while (read (fd, &byte, 1) == 1) {
@@ -114,6 +115,75 @@ test_spawner_reports_crash_signal_and_cpu_time (void **state)
     zmp_spawner_destroy (&spawner);
 }
 
+//  A Process child: writes "out" to stdout and "err" to stderr, reads its
+//  stdin (which must be at end of file at once), then says how it was made
+static int
+s_process_child (int fd, uint32_t slot, bool process, void *arg)
+{
+    (void) slot;
+    (void) arg;
+    char byte;
+    bool stdin_empty = read (STDIN_FILENO, &byte, 1) == 0;
+    printf ("out\n");
+    fflush (stdout);
+    fprintf (stderr, "err\n");
+    char answer = process && stdin_empty ? 'p' : 'n';
+    if (write (fd, &answer, 1) != 1)
+        return 1;
+    return 0;
+}
+
+//  Read fd until end of file into buffer (NUL-terminated)
+static void
+s_read_all (int fd, char *buffer, size_t size)
+{
+    size_t have = 0;
+    ssize_t rc;
+    while (have + 1 < size
+           && (rc = read (fd, buffer + have, size - 1 - have)) > 0)
+        have += (size_t) rc;
+    buffer[have] = 0;
+}
+
+static void
+test_spawner_gives_a_process_its_output_pipes (void **state)
+{
+    (void) state;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_process_child, NULL, NULL);
+    assert_non_null (spawner);
+    assert_int_equal (zmp_spawner_spawn_process (spawner, 9), 0);
+    zmp_spawn_event_t started, exited;
+    s_event (spawner, &started);
+    assert_int_equal (started.kind, ZMP_SPAWN_STARTED);
+    assert_int_equal (started.slot, 9);
+    assert_true (started.fd >= 0 && started.out_fd >= 0 && started.err_fd >= 0);
+    char answer = 0;
+    assert_int_equal (read (started.fd, &answer, 1), 1);
+    assert_int_equal (answer, 'p');
+    char text[64];
+    s_read_all (started.out_fd, text, sizeof text);
+    assert_string_equal (text, "out\n");
+    s_read_all (started.err_fd, text, sizeof text);
+    assert_string_equal (text, "err\n");
+    s_event (spawner, &exited);
+    assert_int_equal (exited.kind, ZMP_SPAWN_EXITED);
+    assert_true (WIFEXITED (exited.status));
+    assert_int_equal (WEXITSTATUS (exited.status), 0);
+    close (started.fd);
+    close (started.out_fd);
+    close (started.err_fd);
+
+    //  A pool child has no pipes of its own
+    zmp_spawner_spawn (spawner, 1);
+    s_event (spawner, &started);
+    assert_int_equal (started.out_fd, -1);
+    assert_int_equal (started.err_fd, -1);
+    assert_int_equal (read (started.fd, &answer, 1), 1);
+    assert_int_equal (answer, 'n');
+    close (started.fd);
+    zmp_spawner_destroy (&spawner);
+}
+
 static void
 test_spawner_destroy_ends_every_child (void **state)
 {
@@ -178,6 +248,7 @@ main (void)
         cmocka_unit_test (test_spawner_starts_a_child_with_its_socket),
         cmocka_unit_test (test_spawner_reports_exit_code),
         cmocka_unit_test (test_spawner_reports_crash_signal_and_cpu_time),
+        cmocka_unit_test (test_spawner_gives_a_process_its_output_pipes),
         cmocka_unit_test (test_spawner_destroy_ends_every_child),
         cmocka_unit_test (test_spawner_recv_times_out_when_idle),
         cmocka_unit_test (test_spawner_gone_is_reported),

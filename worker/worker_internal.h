@@ -1,10 +1,13 @@
 /*  worker_internal - the agent's records of tasks and task processes, for
     worker/ only
 
+    agent        the agent itself (zmp_agent.c, agent_process.c)
     agent_task   one dispatched task, from DISPATCH until its DONE is queued
     agent_child  the agent's side of one task process: the tasks sent to it
                  (oldest first: the first is the one running), and the bytes
                  in flight each way on its socket
+    agent_process  one Process: a child forked for one task, with its
+                 output pipes
 
     A child may hold several tasks when they are tiny (the agent decides how
     many); it runs them one at a time, in order, and writes each result as
@@ -16,8 +19,10 @@
 #ifndef WORKER_INTERNAL_H_INCLUDED
 #define WORKER_INTERNAL_H_INCLUDED
 
+#include "zmp_agent.h"
 #include "zmp_child.h"
 #include "zmp_proto.h"
+#include "zmp_spawner.h"
 
 #include <czmq.h>
 #include <sys/types.h>
@@ -95,5 +100,91 @@ int agent_child_write (agent_child_t *child);
 //  is no answer to its oldest task (the child must then be replaced).
 int agent_child_read (agent_child_t *child, agent_result_fn *on_result,
                       void *arg);
+
+//  --------------------------------------------------------------------------
+//  The agent
+
+struct zmp_agent {
+    zmp_agent_config_t config;          //  Strings borrowed from the caller
+    zmp_registry_t *registry;           //  Borrowed
+    zmp_spawner_t *spawner;             //  Owned
+    zmp_child_context_t child_context;  //  Inherited by every child
+    agent_child_t *children;            //  Owned, config.processes of them
+    size_t slots;                       //  Number of children
+    zlistx_t *queue;        //  Owned agent_task_t *, waiting for a child
+    zlistx_t *processes;    //  Owned agent_process_t *, Processes
+    uint32_t next_process;  //  Numbers the spawner's Process slots
+    zsock_t *socket;        //  Owned DEALER to the broker
+    zmsg_t *done;           //  Owned DONE message being gathered
+    zmsg_t *events;         //  Owned PROCESS message being gathered; sent
+                            //  before done, so output precedes the end
+    double run_us;          //  Recent task run time, averaged; 0: none yet
+    char host[ZMP_PROTO_HOST_MAX + 1];
+    bool registered;  //  Welcomed by the broker, not lost since
+    bool ever_registered;
+    uint32_t heartbeat_ms;   //  Current interval (the broker's)
+    uint32_t liveness;       //  Current liveness (the broker's)
+    int64_t broker_seen_at;  //  zclock_mono () ms of its last message
+    int64_t next_tick_at;    //  zclock_mono () ms of the next tick
+    int64_t sent_at;         //  zclock_mono () ms of our last send
+    uint64_t tasks_done;     //  All children, since start
+    bool fatal;              //  Cannot go on (spawner gone)
+};
+
+//  zmp_agent.c: queue a DONE item (takes value)
+void agent_done (zmp_agent_t *self, uint32_t slot, uint64_t seq,
+                 uint32_t status, pid_t pid, int64_t run_us,
+                 zframe_t **value_p);
+
+//  Queue a DONE item carrying an error made here, on this host
+void agent_done_error (zmp_agent_t *self, uint32_t slot, uint64_t seq,
+                       pid_t pid, zmp_error_kind_t kind, int signal, int code,
+                       const char *format, ...)
+    __attribute__ ((format (printf, 8, 9)));
+
+//  --------------------------------------------------------------------------
+//  Processes (agent_process.c)
+
+//  Spawner slots of Processes have this bit; pool children's do not
+#define AGENT_PROCESS_BIT 0x80000000u
+
+typedef struct {
+    agent_child_t child;  //  Its socket, and its task once sent
+    agent_task_t *task;   //  Owned until the process runs and takes it
+    uint32_t spawn_slot;  //  AGENT_PROCESS_BIT | its number
+    uint64_t seq;         //  The broker's dispatch number
+    char function[ZMP_FUNCTION_NAME_MAX + 1];  //  What it runs
+    int out_fd;        //  Read end of its stdout, -1 once closed
+    int err_fd;        //  Read end of its stderr, -1 once closed
+    int kill_signal;   //  To send as soon as it runs; 0: none
+    bool aborted;      //  Its client is gone: report it cancelled
+    bool answered;     //  It wrote its result
+    uint32_t status;   //  The result's status
+    zframe_t *result;  //  Owned: the result's value
+    int64_t run_us;    //  How long its task ran
+} agent_process_t;
+
+//  Start a Process for task (a DISPATCH with ZMP_PROTO_PROCESS_SLOT); takes
+//  the task.
+void agent_process_start (zmp_agent_t *self, agent_task_t **task_p);
+
+//  Apply a spawner event if it concerns a Process (returns true), else
+//  return false.
+bool agent_process_spawned (zmp_agent_t *self, zmp_spawn_event_t *event);
+
+//  Send signal to the Process with seq (once it runs, if it does not yet).
+//  abort: its client is gone; it ends as cancelled.
+void agent_process_signal (zmp_agent_t *self, uint64_t seq, int signal,
+                           bool abort);
+
+//  Its output pipe or socket is ready: stream 0 (socket), 1 or 2
+void agent_process_ready (zmp_agent_t *self, agent_process_t *process,
+                          int stream, short revents);
+
+//  Send the PROCESS events gathered this turn (before any DONE)
+void agent_process_flush (zmp_agent_t *self);
+
+//  Free every Process record, killing the processes
+void agent_process_destroy_all (zmp_agent_t *self);
 
 #endif

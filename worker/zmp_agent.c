@@ -27,7 +27,6 @@
 #include "worker_internal.h"
 #include "zmp_error.h"
 #include "zmp_log.h"
-#include "zmp_spawner.h"
 #include "zmp_value.h"
 
 #include <czmq.h>
@@ -43,28 +42,6 @@
 #define AGENT_CHILD_QUEUED_US 200
 #define AGENT_CHILD_DEPTH_MAX 32  //  Tasks a child holds, at most
 
-struct zmp_agent {
-    zmp_agent_config_t config;          //  Strings borrowed from the caller
-    zmp_registry_t *registry;           //  Borrowed
-    zmp_spawner_t *spawner;             //  Owned
-    zmp_child_context_t child_context;  //  Inherited by every child
-    agent_child_t *children;            //  Owned, config.processes of them
-    size_t slots;                       //  Number of children
-    zlistx_t *queue;  //  Owned agent_task_t *, waiting for a child
-    zsock_t *socket;  //  Owned DEALER to the broker
-    zmsg_t *done;     //  Owned DONE message being gathered
-    double run_us;    //  Recent task run time, averaged; 0: none yet
-    char host[ZMP_PROTO_HOST_MAX + 1];
-    bool registered;  //  Welcomed by the broker, not lost since
-    bool ever_registered;
-    uint32_t heartbeat_ms;   //  Current interval (the broker's)
-    uint32_t liveness;       //  Current liveness (the broker's)
-    int64_t broker_seen_at;  //  zclock_mono () ms of its last message
-    int64_t next_tick_at;    //  zclock_mono () ms of the next tick
-    int64_t sent_at;         //  zclock_mono () ms of our last send
-    uint64_t tasks_done;     //  All children, since start
-    bool fatal;              //  Cannot go on (spawner gone)
-};
 
 //  Apply a spawner event.
 static void s_spawner_event (zmp_agent_t *self, zmp_spawn_event_t *event);
@@ -86,6 +63,7 @@ zmp_agent_new (const zmp_agent_config_t *config, zmp_registry_t *registry,
     self->liveness = (uint32_t) config->liveness;
     self->queue = zlistx_new ();
     zlistx_set_destructor (self->queue, agent_task_free);
+    self->processes = zlistx_new ();
     self->children =
         (agent_child_t *) zmalloc (self->slots * sizeof (agent_child_t));
     for (size_t slot = 0; slot < self->slots; slot++)
@@ -96,6 +74,7 @@ zmp_agent_new (const zmp_agent_config_t *config, zmp_registry_t *registry,
 
     self->child_context.registry = registry;
     self->child_context.agent_pid = getpid ();
+    self->child_context.endpoint = config->endpoint;
     fflush (NULL);  //  Nothing buffered may be written again by a child
     self->spawner =
         zmp_spawner_new (zmp_child_main, &self->child_context, error);
@@ -152,10 +131,14 @@ zmp_agent_destroy (zmp_agent_t **self_p)
         zmp_agent_t *self = *self_p;
         for (size_t slot = 0; slot < self->slots; slot++)
             agent_child_destroy (&self->children[slot]);
+        if (self->processes)
+            agent_process_destroy_all (self);
+        zlistx_destroy (&self->processes);
         zmp_spawner_destroy (&self->spawner);  //  Kills what is left
         free (self->children);
         zlistx_destroy (&self->queue);
         zmsg_destroy (&self->done);
+        zmsg_destroy (&self->events);
         zsock_destroy (&self->socket);
         free (self);
         *self_p = NULL;
@@ -195,32 +178,34 @@ s_send_hello (zmp_agent_t *self)
     s_send (self, &msg);
 }
 
-//  Queue a DONE item for task; takes value.
-static void
-s_done (zmp_agent_t *self, const agent_task_t *task, uint32_t status, pid_t pid,
-        int64_t run_us, zframe_t **value_p)
+//  --------------------------------------------------------------------------
+//  Queue a DONE item; takes value.
+
+void
+agent_done (zmp_agent_t *self, uint32_t slot, uint64_t seq, uint32_t status,
+            pid_t pid, int64_t run_us, zframe_t **value_p)
 {
     if (!self->done)
         self->done = zmp_proto_new (ZMP_PROTO_DONE);
-    zmp_proto_done_t done = { task->header.slot, task->header.seq, status, pid,
+    zmp_proto_done_t done = { slot, seq, status, pid,
                               (uint64_t) (run_us > 0 ? run_us : 0) };
     zframe_t *header = zmp_proto_encode_done (&done);
     zmsg_append (self->done, &header);
     zmsg_append (self->done, value_p);
     //  A full batch goes at once: the protocol takes no more per message
-    if (zmsg_size (self->done) >= 2 * ZMP_PROTO_BATCH_MAX)
+    if (zmsg_size (self->done) >= 2 * ZMP_PROTO_BATCH_MAX) {
+        agent_process_flush (self);
         s_send (self, &self->done);
+    }
 }
 
+//  --------------------------------------------------------------------------
 //  Queue a DONE item carrying an error made here, on this host.
-static void s_done_error (zmp_agent_t *self, const agent_task_t *task,
-                          pid_t pid, zmp_error_kind_t kind, int signal,
-                          const char *format, ...)
-    __attribute__ ((format (printf, 6, 7)));
 
-static void
-s_done_error (zmp_agent_t *self, const agent_task_t *task, pid_t pid,
-              zmp_error_kind_t kind, int signal, const char *format, ...)
+void
+agent_done_error (zmp_agent_t *self, uint32_t slot, uint64_t seq, pid_t pid,
+                  zmp_error_kind_t kind, int signal, int code,
+                  const char *format, ...)
 {
     zmp_error_t error;
     va_list args;
@@ -228,18 +213,20 @@ s_done_error (zmp_agent_t *self, const agent_task_t *task, pid_t pid,
     zmp_error_setv (&error, kind, format, args);
     va_end (args);
     error.signal = signal;
+    error.code = code;
     error.pid = pid;
     snprintf (error.host, sizeof error.host, "%s", self->host);
     zframe_t *value = zmp_proto_encode_error (&error);
-    s_done (self, task, (uint32_t) kind, pid, 0, &value);
+    agent_done (self, slot, seq, (uint32_t) kind, pid, 0, &value);
 }
 
 //  A cancelled task ends here, whatever its process did with it.
 static void
 s_done_cancelled (zmp_agent_t *self, const agent_task_t *task, pid_t pid)
 {
-    s_done_error (self, task, pid, ZMP_ERR_CANCELLED, 0, "task %s cancelled",
-                  task->header.function);
+    agent_done_error (self, task->header.slot, task->header.seq, pid,
+                      ZMP_ERR_CANCELLED, 0, 0, "task %s cancelled",
+                      task->header.function);
 }
 
 //  A child answered a task (agent_result_fn).
@@ -252,7 +239,8 @@ s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
         s_done_cancelled (self, task, child->pid);
     else {
         zframe_t *value = zframe_new (payload, size);
-        s_done (self, task, status, child->pid, run_us, &value);
+        agent_done (self, task->header.slot, task->header.seq, status,
+                    child->pid, run_us, &value);
     }
     agent_task_destroy (&task);
     self->tasks_done++;
@@ -290,12 +278,15 @@ s_child_exited (zmp_agent_t *self, agent_child_t *child,
         if (task->abort_kind != ZMP_ERR_NONE)
             s_done_cancelled (self, task, event->pid);
         else if (WIFSIGNALED (status))
-            s_done_error (self, task, event->pid, ZMP_ERR_CRASHED,
-                          WTERMSIG (status), "task %s", task->header.function);
+            agent_done_error (self, task->header.slot, task->header.seq,
+                              event->pid, ZMP_ERR_CRASHED, WTERMSIG (status), 0,
+                              "task %s", task->header.function);
         else
-            s_done_error (self, task, event->pid, ZMP_ERR_CRASHED, 0,
-                          "task %s: process exited with code %d",
-                          task->header.function, WEXITSTATUS (status));
+            agent_done_error (self, task->header.slot, task->header.seq,
+                              event->pid, ZMP_ERR_CRASHED, 0,
+                              WEXITSTATUS (status),
+                              "task %s: process exited with code %d",
+                              task->header.function, WEXITSTATUS (status));
         agent_task_destroy (&task);
         //  The rest never started: back to the head of the queue, in order
         agent_task_t *waiting = (agent_task_t *) zlistx_last (child->tasks);
@@ -327,6 +318,8 @@ s_child_exited (zmp_agent_t *self, agent_child_t *child,
 static void
 s_spawner_event (zmp_agent_t *self, zmp_spawn_event_t *event)
 {
+    if (agent_process_spawned (self, event))
+        return;
     if (event->slot >= self->slots) {
         if (event->fd >= 0)
             close (event->fd);
@@ -366,7 +359,8 @@ s_spawner_drain (zmp_agent_t *self)
     }
 }
 
-//  Forget the tasks no child has taken (the broker forgot them too).
+//  Forget the tasks no child has taken, and end the Processes (the broker
+//  forgot them all, and told their clients).
 static void
 s_drop_queue (zmp_agent_t *self)
 {
@@ -374,11 +368,19 @@ s_drop_queue (zmp_agent_t *self)
         zmp_notice ("worker: dropped %zu queued tasks",
                     zlistx_size (self->queue));
     zlistx_purge (self->queue);
+    if (zlistx_size (self->processes))
+        zmp_notice ("worker: ending %zu processes",
+                    zlistx_size (self->processes));
+    agent_process_destroy_all (self);
 }
 
 static void
 s_abort (zmp_agent_t *self, uint32_t slot, uint64_t seq)
 {
+    if (slot == ZMP_PROTO_PROCESS_SLOT) {
+        agent_process_signal (self, seq, SIGKILL, true);
+        return;
+    }
     agent_task_t *task = (agent_task_t *) zlistx_first (self->queue);
     while (task) {
         if (task->header.slot == slot && task->header.seq == seq) {
@@ -420,7 +422,10 @@ s_on_dispatch (zmp_agent_t *self, zmsg_t *msg)
             agent_task_destroy (&task);
         } else {
             task->args = args;
-            zlistx_add_end (self->queue, task);
+            if (task->header.slot == ZMP_PROTO_PROCESS_SLOT)
+                agent_process_start (self, &task);
+            else
+                zlistx_add_end (self->queue, task);
         }
         zframe_destroy (&header);
         header = zmsg_pop (msg);
@@ -489,6 +494,14 @@ s_on_broker (zmp_agent_t *self, zmsg_t *msg)
                     zmp_warning ("worker: bad ABORT: %s", error.message);
             }
             break;
+        case ZMP_PROTO_KILL: {
+            zmp_proto_kill_t kill;
+            if (zmp_proto_decode_kill_worker (zmsg_next (msg), &kill, &error))
+                zmp_warning ("worker: bad KILL: %s", error.message);
+            else if (kill.slot == ZMP_PROTO_PROCESS_SLOT)
+                agent_process_signal (self, kill.seq, (int) kill.signal, false);
+            break;  //  Pool tasks are stopped with ABORT, never signalled
+        }
         case ZMP_PROTO_HEARTBEAT:
             break;
         case ZMP_PROTO_ERROR: {
@@ -564,9 +577,10 @@ s_assign (zmp_agent_t *self)
             agent_task_t *task =
                 (agent_task_t *) zlistx_detach (self->queue, NULL);
             if (agent_child_send (child, &task)) {
-                s_done_error (self, task, 0, ZMP_ERR_LIMIT, 0,
-                              "arguments of %zu bytes are over the limit of %u",
-                              zframe_size (task->args), ZMP_CHILD_PAYLOAD_MAX);
+                agent_done_error (
+                    self, task->header.slot, task->header.seq, 0, ZMP_ERR_LIMIT,
+                    0, 0, "arguments of %zu bytes are over the limit of %u",
+                    zframe_size (task->args), ZMP_CHILD_PAYLOAD_MAX);
                 agent_task_destroy (&task);
             }
         }
@@ -629,12 +643,26 @@ zmp_agent_run (zmp_agent_t *self)
     s_send_hello (self);
     self->next_tick_at = zclock_mono () + self->heartbeat_ms;
 
-    size_t items_limit = 2 + self->slots;
-    zmq_pollitem_t *items =
-        (zmq_pollitem_t *) zmalloc (items_limit * sizeof (zmq_pollitem_t));
-    agent_child_t **polled =
-        (agent_child_t **) zmalloc (items_limit * sizeof (agent_child_t *));
+    //  What each poll item after the first two is: a pool child's socket,
+    //  or a Process's socket (stream 0) or output pipe (1, 2)
+    typedef struct {
+        agent_child_t *child;
+        agent_process_t *process;
+        int stream;
+    } polled_t;
+    size_t items_limit = 0;
+    zmq_pollitem_t *items = NULL;
+    polled_t *polled = NULL;
     while (!zsys_interrupted && !self->fatal) {
+        size_t needed = 2 + self->slots + 3 * zlistx_size (self->processes);
+        if (needed > items_limit) {
+            items_limit = needed * 2;
+            free (items);
+            free (polled);
+            items = (zmq_pollitem_t *) zmalloc (items_limit
+                                                * sizeof (zmq_pollitem_t));
+            polled = (polled_t *) zmalloc (items_limit * sizeof (polled_t));
+        }
         items[0].socket = zsock_resolve (self->socket);
         items[0].events = ZMQ_POLLIN;
         items[1].socket = NULL;
@@ -650,7 +678,24 @@ zmp_agent_run (zmp_agent_t *self)
             items[count].events = ZMQ_POLLIN;
             if (agent_child_writing (child))
                 items[count].events |= ZMQ_POLLOUT;
-            polled[count++] = child;
+            polled[count++] = (polled_t){ child, NULL, 0 };
+        }
+        for (agent_process_t *process =
+                 (agent_process_t *) zlistx_first (self->processes);
+             process;
+             process = (agent_process_t *) zlistx_next (self->processes)) {
+            int fds[3] = { process->child.fd, process->out_fd,
+                           process->err_fd };
+            for (int stream = 0; stream < 3; stream++) {
+                if (fds[stream] < 0)
+                    continue;
+                items[count].socket = NULL;
+                items[count].fd = fds[stream];
+                items[count].events = ZMQ_POLLIN;
+                if (stream == 0 && agent_child_writing (&process->child))
+                    items[count].events |= ZMQ_POLLOUT;
+                polled[count++] = (polled_t){ NULL, process, stream };
+            }
         }
         int64_t wait_ms = self->next_tick_at - zclock_mono ();
         if (wait_ms < 0)
@@ -662,20 +707,31 @@ zmp_agent_run (zmp_agent_t *self)
             zmp_error ("worker: poll failed: %s", zmq_strerror (zmq_errno ()));
             break;
         }
+        //  Children and Processes first: the broker's and the spawner's
+        //  messages may end a Process, whose record must then be gone
+        //  from this list
+        for (size_t index = 2; index < count; index++) {
+            short revents = items[index].revents;
+            agent_child_t *child = polled[index].child;
+            if (!revents)
+                continue;
+            if (polled[index].process)
+                agent_process_ready (self, polled[index].process,
+                                     polled[index].stream, revents);
+            else {
+                if ((revents & ZMQ_POLLOUT) && agent_child_write (child))
+                    s_child_lost (child);
+                if ((revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+                    && agent_child_read (child, s_on_result, self))
+                    s_child_lost (child);
+            }
+        }
         if (items[0].revents & ZMQ_POLLIN)
             s_broker_drain (self);
         if (items[1].revents)
             s_spawner_drain (self);
-        for (size_t index = 2; index < count; index++) {
-            agent_child_t *child = polled[index];
-            if ((items[index].revents & ZMQ_POLLOUT)
-                && agent_child_write (child))
-                s_child_lost (child);
-            if ((items[index].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
-                && agent_child_read (child, s_on_result, self))
-                s_child_lost (child);
-        }
         s_assign (self);
+        agent_process_flush (self);  //  Output before the ends it precedes
         if (self->done)
             s_send (self, &self->done);
         int64_t now = zclock_mono ();

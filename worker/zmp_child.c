@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -121,11 +122,12 @@ s_write_response (int fd, const zmp_child_response_t *response,
     return 0;
 }
 
-//  Run one request; fill buffer with the payload, return the status.
+//  Run one request; fill buffer with the payload, return the status. The
+//  error, if any, goes to *failure.
 static uint32_t
-s_run (zmp_child_context_t *context, uint32_t slot,
+s_run (zmp_child_context_t *context, zmp_task_env_t *env, uint32_t slot,
        const zmp_child_request_t *request, const char *body,
-       msgpack_sbuffer *buffer, const char *host)
+       msgpack_sbuffer *buffer, const char *host, zmp_error_t *failure)
 {
     zmp_error_t error;
     zmp_error_clear (&error);
@@ -149,11 +151,17 @@ s_run (zmp_child_context_t *context, uint32_t slot,
             task.attempt = request->attempt;
             task.slot = (int) slot;
             task.agent_pid = context->agent_pid;
+            task.env = env;
             zmp_registry_call (context->registry, &task, &unpacked.data,
                                request->flags, buffer, &error);
+            //  What the task left open goes now: its puts are in the
+            //  broker before its result leaves
+            if (env->end_task)
+                env->end_task (env);
         }
         msgpack_unpacked_destroy (&unpacked);
     }
+    *failure = error;
     if (error.kind == ZMP_ERR_NONE)
         return 0;
     snprintf (error.host, sizeof error.host, "%s", host);
@@ -165,11 +173,30 @@ s_run (zmp_child_context_t *context, uint32_t slot,
     return (uint32_t) error.kind;
 }
 
+//  Replace buffer's payload with a limit error: the result is too large
+static void
+s_too_large (msgpack_sbuffer *buffer, const char *host,
+             zmp_child_response_t *response)
+{
+    zmp_error_t error;
+    zmp_error_set (&error, ZMP_ERR_LIMIT,
+                   "result of %zu bytes is over the limit of %u", buffer->size,
+                   ZMP_CHILD_PAYLOAD_MAX);
+    snprintf (error.host, sizeof error.host, "%s", host);
+    error.pid = getpid ();
+    buffer->size = 0;
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
+    zmp_error_pack (&error, &packer);
+    response->status = ZMP_ERR_LIMIT;
+    response->size = (uint32_t) buffer->size;
+}
+
 //  --------------------------------------------------------------------------
 //  The child's main loop.
 
 int
-zmp_child_main (int fd, uint32_t slot, void *arg)
+zmp_child_main (int fd, uint32_t slot, bool process, void *arg)
 {
     zmp_child_context_t *context = (zmp_child_context_t *) arg;
     assert (context && context->registry);
@@ -177,7 +204,13 @@ zmp_child_main (int fd, uint32_t slot, void *arg)
     if (gethostname (host, sizeof host))
         snprintf (host, sizeof host, "unknown");
     host[sizeof host - 1] = 0;
+    if (process)
+        setvbuf (stdout, NULL, _IOLBF, 0);  //  Output flows as printed
 
+    zmp_task_env_t env;
+    memset (&env, 0, sizeof env);
+    env.endpoint = context->endpoint;
+    env.agent_pid = context->agent_pid;
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     s_input_t input = { fd, NULL, 0, 0, 0 };
@@ -197,30 +230,32 @@ zmp_child_main (int fd, uint32_t slot, void *arg)
         }
         buffer.size = 0;
         zmp_child_response_t response;
-        response.status = s_run (context, slot, &request, body, &buffer, host);
+        zmp_error_t failure;
+        response.status = s_run (context, &env, slot, &request, body, &buffer,
+                                 host, &failure);
         response.seq = request.seq;
         response.size = (uint32_t) buffer.size;
-        if (buffer.size > ZMP_CHILD_PAYLOAD_MAX) {
-            zmp_error_t error;
-            zmp_error_set (&error, ZMP_ERR_LIMIT,
-                           "result of %zu bytes is over the limit of %u",
-                           buffer.size, ZMP_CHILD_PAYLOAD_MAX);
-            snprintf (error.host, sizeof error.host, "%s", host);
-            error.pid = getpid ();
-            buffer.size = 0;
-            msgpack_packer packer;
-            msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-            zmp_error_pack (&error, &packer);
-            response.status = ZMP_ERR_LIMIT;
-            response.size = (uint32_t) buffer.size;
-        }
+        if (buffer.size > ZMP_CHILD_PAYLOAD_MAX)
+            s_too_large (&buffer, host, &response);
         fflush (stdout);
         fflush (stderr);
         //  Each result goes at once: if a later task crashes this process,
         //  what it finished before is already with the agent
         if (s_write_response (fd, &response, buffer.data))
             break;
+        if (process) {
+            //  A Process ends with its task, with Python's exit code
+            if (response.status == 0)
+                code = 0;
+            else if (response.status == ZMP_ERR_TASK && (failure.code & 255))
+                code = failure.code & 255;
+            else
+                code = 1;
+            break;
+        }
     }
+    if (env.end_process)
+        env.end_process (&env);
     free (input.data);
     msgpack_sbuffer_destroy (&buffer);
     close (fd);

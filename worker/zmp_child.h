@@ -13,6 +13,15 @@
     (the child fills in its host and pid). The child flushes stdout and
     stderr after each task, so what a task prints is not held back in a
     buffer until the process dies.
+
+    A Process child runs one request, then exits: 0 if its task succeeded,
+    the task's own error code (zmp_task_fail_code) or 1 if it failed. Its
+    stdout is line-buffered, so that its output reaches the agent's pipe
+    as it is printed.
+
+    Tasks reach the broker for shared objects through zmp_task_env_t: the
+    child closes what a task left open after it returns, and the
+    connection before the process exits.
 */
 #ifndef ZMP_CHILD_H_INCLUDED
 #define ZMP_CHILD_H_INCLUDED
@@ -41,10 +50,12 @@ typedef struct {
 typedef struct {
     zmp_registry_t *registry;  //  Borrowed
     int64_t agent_pid;         //  The agent that owns the children
+    const char *endpoint;      //  The broker, for tasks' shared objects
 } zmp_child_context_t;
 
 //  The child's main loop (a zmp_child_main_fn): arg is a
-//  zmp_child_context_t. Returns 0 when the agent closes the socket.
-int zmp_child_main (int fd, uint32_t slot, void *arg);
+//  zmp_child_context_t. Returns 0 when the agent closes the socket; a
+//  Process child returns after its one task, as said above.
+int zmp_child_main (int fd, uint32_t slot, bool process, void *arg);
 
 #endif

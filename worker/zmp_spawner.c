@@ -2,7 +2,7 @@
 
     The control socket is a SOCK_SEQPACKET pair: every request and report
     is one whole record, and a STARTED report carries the agent's end of
-    the child's socket as SCM_RIGHTS. The spawner waits for children with
+    the child's socket (and for a Process, its output pipes) as SCM_RIGHTS. The spawner waits for children with
     a signalfd for SIGCHLD, so its loop is a plain poll over two fds.
 */
 #include "zmp_spawner.h"
@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct zmp_spawner {
 
 typedef struct {
     uint32_t slot;
+    uint32_t process;  //  1: a Process child, with output pipes
 } s_request_t;
 
 typedef struct {
@@ -52,8 +54,9 @@ typedef struct {
     void *arg;
 } s_spawner_state_t;
 
+//  Send a report with fds (count 0 to 3) attached.
 static int
-s_send_report (int control, const s_report_t *report, int fd)
+s_send_report (int control, const s_report_t *report, const int *fds, int count)
 {
     struct iovec iov = { (void *) report, sizeof *report };
     struct msghdr msg;
@@ -62,23 +65,34 @@ s_send_report (int control, const s_report_t *report, int fd)
     msg.msg_iovlen = 1;
     union {
         struct cmsghdr align;
-        char buffer[CMSG_SPACE (sizeof (int))];
+        char buffer[CMSG_SPACE (3 * sizeof (int))];
     } ancillary;
-    if (fd >= 0) {
+    if (count > 0) {
         memset (&ancillary, 0, sizeof ancillary);
         msg.msg_control = ancillary.buffer;
-        msg.msg_controllen = sizeof ancillary.buffer;
+        msg.msg_controllen = CMSG_SPACE ((size_t) count * sizeof (int));
         struct cmsghdr *header = CMSG_FIRSTHDR (&msg);
         header->cmsg_level = SOL_SOCKET;
         header->cmsg_type = SCM_RIGHTS;
-        header->cmsg_len = CMSG_LEN (sizeof (int));
-        memcpy (CMSG_DATA (header), &fd, sizeof (int));
+        header->cmsg_len = CMSG_LEN ((size_t) count * sizeof (int));
+        memcpy (CMSG_DATA (header), fds, (size_t) count * sizeof (int));
     }
     ssize_t rc;
     do
         rc = sendmsg (control, &msg, MSG_NOSIGNAL);
     while (rc == -1 && errno == EINTR);
     return rc == (ssize_t) sizeof *report ? 0 : -1;
+}
+
+//  Close the fds that are open (>= 0)
+static void
+s_close_all (int *fds, int count)
+{
+    for (int index = 0; index < count; index++)
+        if (fds[index] >= 0) {
+            close (fds[index]);
+            fds[index] = -1;
+        }
 }
 
 static void
@@ -113,44 +127,78 @@ s_untrack (s_spawner_state_t *state, pid_t pid)
     return UINT32_MAX;
 }
 
+//  A pipe whose ends close on exec (the spawner has one thread: no race)
+static int
+s_pipe (int ends[2])
+{
+    if (pipe (ends))
+        return -1;
+    fcntl (ends[0], F_SETFD, FD_CLOEXEC);
+    fcntl (ends[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
 //  Fork one child for slot and report it; returns -1 if the agent is gone.
 static int
-s_spawn (s_spawner_state_t *state, uint32_t slot)
+s_spawn (s_spawner_state_t *state, uint32_t slot, bool process)
 {
     s_report_t report;
     memset (&report, 0, sizeof report);
     report.slot = slot;
-    int pair[2];
-    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair)) {
+    //  Ours, then the child's: socket, stdout pipe, stderr pipe
+    int mine[3] = { -1, -1, -1 }, theirs[3] = { -1, -1, -1 };
+    int pair[2], out[2] = { -1, -1 }, err[2] = { -1, -1 };
+    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair)
+        || (process && (s_pipe (out) || s_pipe (err)))) {
         report.kind = ZMP_SPAWN_FAILED;
         report.status = errno;
-        return s_send_report (state->control, &report, -1);
+        int all[4] = { out[0], out[1], err[0], err[1] };
+        s_close_all (all, 4);
+        return s_send_report (state->control, &report, NULL, 0);
+    }
+    mine[0] = pair[0];
+    theirs[0] = pair[1];
+    if (process) {
+        mine[1] = out[0];
+        theirs[1] = out[1];
+        mine[2] = err[0];
+        theirs[2] = err[1];
     }
     pid_t spawner_pid = getpid ();
     pid_t pid = fork ();
     if (pid == 0) {
         close (state->control);
         close (state->signals);
-        close (pair[0]);
+        s_close_all (mine, 3);
+        if (process) {
+            //  Its output goes to the agent; its input is nothing
+            int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (null < 0 || dup2 (null, STDIN_FILENO) < 0
+                || dup2 (theirs[1], STDOUT_FILENO) < 0
+                || dup2 (theirs[2], STDERR_FILENO) < 0)
+                _exit (127);
+            close (null);
+            s_close_all (theirs + 1, 2);
+        }
         sigprocmask (SIG_SETMASK, &state->child_mask, NULL);
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         if (getppid () != spawner_pid)
             _exit (1);  //  The spawner died before prctl took effect
-        _exit (state->child_main (pair[1], slot, state->arg));
+        _exit (state->child_main (theirs[0], slot, process, state->arg));
     }
     int fork_errno = errno;
-    close (pair[1]);
+    s_close_all (theirs, 3);
     if (pid < 0) {
-        close (pair[0]);
+        s_close_all (mine, 3);
         report.kind = ZMP_SPAWN_FAILED;
         report.status = fork_errno;
-        return s_send_report (state->control, &report, -1);
+        return s_send_report (state->control, &report, NULL, 0);
     }
     s_track (state, pid, slot);
     report.kind = ZMP_SPAWN_STARTED;
     report.pid = pid;
-    int rc = s_send_report (state->control, &report, pair[0]);
-    close (pair[0]);
+    int rc = s_send_report (state->control, &report, mine, process ? 3 : 1);
+    s_close_all (mine, 3);
     return rc;
 }
 
@@ -172,7 +220,7 @@ s_reap (s_spawner_state_t *state)
         report.kind = ZMP_SPAWN_EXITED;
         report.pid = pid;
         report.status = status;
-        if (s_send_report (state->control, &report, -1))
+        if (s_send_report (state->control, &report, NULL, 0))
             return -1;
     }
 }
@@ -215,7 +263,7 @@ s_spawner_main (int control, pid_t agent_pid, zmp_child_main_fn *child_main,
                 continue;
             if (size != (ssize_t) sizeof request)
                 break;  //  End of file: the agent is gone or done
-            if (s_spawn (&state, request.slot))
+            if (s_spawn (&state, request.slot, request.process != 0))
                 break;
         }
     }
@@ -312,16 +360,32 @@ zmp_spawner_pid (const zmp_spawner_t *self)
 //  --------------------------------------------------------------------------
 //  Ask for a child.
 
-int
-zmp_spawner_spawn (zmp_spawner_t *self, uint32_t slot)
+static int
+s_request (zmp_spawner_t *self, uint32_t slot, bool process)
 {
-    assert (self);
-    s_request_t request = { slot };
+    s_request_t request = { slot, process ? 1 : 0 };
     ssize_t rc;
     do
         rc = send (self->control, &request, sizeof request, MSG_NOSIGNAL);
     while (rc == -1 && errno == EINTR);
     return rc == (ssize_t) sizeof request ? 0 : -1;
+}
+
+int
+zmp_spawner_spawn (zmp_spawner_t *self, uint32_t slot)
+{
+    assert (self);
+    return s_request (self, slot, false);
+}
+
+//  --------------------------------------------------------------------------
+//  Ask for a Process child.
+
+int
+zmp_spawner_spawn_process (zmp_spawner_t *self, uint32_t slot)
+{
+    assert (self);
+    return s_request (self, slot, true);
 }
 
 //  --------------------------------------------------------------------------
@@ -349,7 +413,7 @@ zmp_spawner_recv (zmp_spawner_t *self, zmp_spawn_event_t *event, int timeout_ms,
     msg.msg_iovlen = 1;
     union {
         struct cmsghdr align;
-        char buffer[CMSG_SPACE (sizeof (int))];
+        char buffer[CMSG_SPACE (3 * sizeof (int))];
     } ancillary;
     msg.msg_control = ancillary.buffer;
     msg.msg_controllen = sizeof ancillary.buffer;
@@ -372,11 +436,19 @@ zmp_spawner_recv (zmp_spawner_t *self, zmp_spawn_event_t *event, int timeout_ms,
     event->pid = report.pid;
     event->status = report.status;
     event->usage = report.usage;
-    event->fd = -1;
+    event->fd = event->out_fd = event->err_fd = -1;
     struct cmsghdr *header = CMSG_FIRSTHDR (&msg);
     if (header && header->cmsg_level == SOL_SOCKET
-        && header->cmsg_type == SCM_RIGHTS)
-        memcpy (&event->fd, CMSG_DATA (header), sizeof (int));
+        && header->cmsg_type == SCM_RIGHTS) {
+        int fds[3] = { -1, -1, -1 };
+        size_t count = (header->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+        if (count > 3)
+            count = 3;
+        memcpy (fds, CMSG_DATA (header), count * sizeof (int));
+        event->fd = fds[0];
+        event->out_fd = fds[1];
+        event->err_fd = fds[2];
+    }
     if (event->kind == ZMP_SPAWN_STARTED && event->fd < 0) {
         zmp_error_set (error, ZMP_ERR_SYSTEM,
                        "the spawner sent a child without its socket");

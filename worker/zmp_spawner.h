@@ -18,6 +18,7 @@
 #ifndef ZMP_SPAWNER_H_INCLUDED
 #define ZMP_SPAWNER_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -25,9 +26,12 @@
 
 typedef struct zmp_spawner zmp_spawner_t;
 
-//  The body of a child: fd is its end of the socket to the agent. Returns
-//  the child's exit code. Runs in the child process; must not use ZeroMQ.
-typedef int (zmp_child_main_fn) (int fd, uint32_t slot, void *arg);
+//  The body of a child: fd is its end of the socket to the agent; process
+//  is true for a Process child (one task, then exit). Returns the child's
+//  exit code. Runs in the child process, which has no ZeroMQ context (it
+//  may make its own).
+typedef int (zmp_child_main_fn) (int fd, uint32_t slot, bool process,
+                                 void *arg);
 
 typedef enum {
     ZMP_SPAWN_STARTED = 1,  //  A child is running; fd is the agent's end
@@ -40,6 +44,9 @@ typedef struct {
     uint32_t slot;        //  As given to zmp_spawner_spawn
     pid_t pid;            //  The child
     int fd;               //  STARTED: owned by the receiver from now on
+    int out_fd;           //  STARTED, Process: read end of its stdout, owned
+                          //  by the receiver; else -1
+    int err_fd;           //  The same for stderr
     int status;           //  EXITED: as waitpid () reports it
     struct rusage usage;  //  EXITED: the child's resource use
 } zmp_spawn_event_t;
@@ -64,6 +71,11 @@ pid_t zmp_spawner_pid (const zmp_spawner_t *self);
 //  Ask for a new child for slot. Does not block; a STARTED event follows.
 //  Returns 0, or -1 if the spawner is gone.
 int zmp_spawner_spawn (zmp_spawner_t *self, uint32_t slot);
+
+//  Ask for a Process child for slot: like zmp_spawner_spawn, but its
+//  stdout and stderr are pipes whose read ends come with STARTED, and its
+//  stdin is /dev/null.
+int zmp_spawner_spawn_process (zmp_spawner_t *self, uint32_t slot);
 
 //  Take the next event, waiting up to timeout_ms (0: do not wait). Returns
 //  0 with event filled; -1 with kind wait_timeout if there is none yet; -1
