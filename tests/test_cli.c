@@ -33,8 +33,10 @@ s_cluster_up (void **state)
     prctl (PR_SET_CHILD_SUBREAPER, 1);
     const char *quiet[] = { "--quiet", NULL };
     s_broker = testkit_broker_start (s_endpoint, sizeof s_endpoint, quiet);
+    const char *worker_args[] = { "--quiet", "--module", ZMP_TEST_MODULE,
+                                  NULL };
     if (s_broker > 0)
-        s_worker = testkit_worker_start (s_endpoint, 2, quiet);
+        s_worker = testkit_worker_start (s_endpoint, 2, worker_args);
     return s_broker > 0 && s_worker > 0 ? 0 : -1;
 }
 
@@ -106,7 +108,8 @@ test_cli_help_version_and_bad_commands (void **state)
     assert_int_equal (run.status, 0);
     assert_non_null (strstr (run.out, "Usage: zmpool COMMAND"));
     for (const char *const *name =
-             (const char *const[]){ "broker", "worker", "status", "map", NULL };
+             (const char *const[]){ "broker", "worker", "status", "map", "run",
+                                    "bench", NULL };
          *name; name++)
         assert_non_null (strstr (run.out, *name));
     s_run_free (&run);
@@ -133,8 +136,8 @@ static void
 test_cli_every_command_has_help (void **state)
 {
     (void) state;
-    const char *commands[] = { "broker", "worker", "status",
-                               "map",    "bench",  NULL };
+    const char *commands[] = { "broker", "worker", "status", "map",
+                               "run",    "bench",  NULL };
     for (int index = 0; commands[index]; index++) {
         const char *args[] = { commands[index], "--help", NULL };
         run_t run = s_run (args, NULL);
@@ -264,6 +267,72 @@ test_cli_map_usage_errors_exit_2 (void **state)
     run_t run = s_run (worker, NULL);
     assert_int_equal (run.status, 2);
     s_run_free (&run);
+}
+
+static void
+test_cli_run_shows_the_output_and_says_how_it_ended (void **state)
+{
+    (void) state;
+    const char *print[] = { "run",        "--connect",      s_endpoint,
+                            "test.print", "\"hello john\"", NULL };
+    run_t run = s_run (print, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "hello john\n");
+    assert_string_equal (run.err, "err: hello john\n");
+    s_run_free (&run);
+
+    const char *result[] = { "run",    "--connect", s_endpoint, "--result",
+                             "square", "12",        NULL };
+    run = s_run (result, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "144\n");
+    s_run_free (&run);
+
+    const char *crash[] = { "run", "--connect", s_endpoint, "crash", NULL };
+    run = s_run (crash, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "zmpool run: crash ended with exitcode "
+                                      "-11: process crashed (signal 11"));
+    s_run_free (&run);
+
+    const char *code[] = { "run", "--connect", s_endpoint, "test.fail_code",
+                           "7",   NULL };
+    run = s_run (code, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "ended with exitcode 7"));
+    s_run_free (&run);
+
+    //  --timeout terminates it, and its output up to then is shown
+    const char *slow[] = { "run", "--connect",         s_endpoint, "--timeout",
+                           "0.5", "test.wait_forever", NULL };
+    run = s_run (slow, NULL);
+    assert_int_equal (run.status, 1);
+    assert_string_equal (run.out, "waiting\n");
+    assert_non_null (strstr (run.err, "timed out: test.wait_forever ended "
+                                      "with exitcode -15"));
+    s_run_free (&run);
+}
+
+static void
+test_cli_run_usage_errors_exit_2 (void **state)
+{
+    (void) state;
+    const char *cases[][8] = {
+        { "run", NULL },
+        { "run", "--connect", s_endpoint, "square", "[1,", NULL },
+        { "run", "--connect", s_endpoint, "bad name!", NULL },
+        { "run", "--timeout", "soon", "square", "1", NULL },
+        { "run", "--connect", s_endpoint, "--module", "x.so", "square", NULL },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        run_t run = s_run (cases[index], NULL);
+        if (run.status != 2)
+            fail_msg ("case %zu: status %d, stderr: %s", index, run.status,
+                      run.err);
+        assert_non_null (strstr (run.err, "zmpool run: "));
+        assert_non_null (strstr (run.err, "Try 'zmpool run --help'."));
+        s_run_free (&run);
+    }
 }
 
 static void
@@ -484,6 +553,8 @@ main (void)
         cmocka_unit_test (
             test_cli_map_failures_exit_1_and_the_pool_still_serves),
         cmocka_unit_test (test_cli_map_usage_errors_exit_2),
+        cmocka_unit_test (test_cli_run_shows_the_output_and_says_how_it_ended),
+        cmocka_unit_test (test_cli_run_usage_errors_exit_2),
         cmocka_unit_test (test_cli_status_json_shows_the_worker_and_its_slots),
         cmocka_unit_test (test_cli_status_without_a_broker_fails_at_once),
         cmocka_unit_test (

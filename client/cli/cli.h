@@ -20,6 +20,7 @@ int cli_broker (int argc, char **argv);
 int cli_worker (int argc, char **argv);
 int cli_status (int argc, char **argv);
 int cli_map (int argc, char **argv);
+int cli_run (int argc, char **argv);
 int cli_bench (int argc, char **argv);
 
 //  Print "zmpool COMMAND: message" and the --help hint; returns 2.

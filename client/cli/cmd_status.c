@@ -70,17 +70,18 @@ s_print_table (const msgpack_object *status)
             (unsigned long long) s_uint (status, "queued"),
             (unsigned long long) s_uint (status, "running"));
     if (worker_count) {
-        printf ("\n%-24s %8s %-12s %5s %5s %10s %7s %7s\n", "HOST", "PID",
-                "NAME", "SLOTS", "BUSY", "DONE", "FAILED", "SEEN");
+        printf ("\n%-24s %8s %-12s %5s %5s %5s %10s %7s %7s\n", "HOST", "PID",
+                "NAME", "SLOTS", "BUSY", "PROCS", "DONE", "FAILED", "SEEN");
         for (uint32_t index = 0; index < worker_count; index++) {
             const msgpack_object *worker = &workers->via.array.ptr[index];
             s_str (worker, "host", host, sizeof host);
             s_str (worker, "name", name, sizeof name);
-            printf ("%-24.24s %8lld %-12.12s %5llu %5llu %10llu %7llu "
+            printf ("%-24.24s %8lld %-12.12s %5llu %5llu %5llu %10llu %7llu "
                     "%6.1fs\n",
                     host, (long long) s_int (worker, "pid"), name,
                     (unsigned long long) s_uint (worker, "slots"),
                     (unsigned long long) s_uint (worker, "busy"),
+                    (unsigned long long) s_uint (worker, "processes"),
                     (unsigned long long) s_uint (worker, "done"),
                     (unsigned long long) s_uint (worker, "failed"),
                     s_int (worker, "heartbeat_age_ms") / 1000.0);
@@ -93,6 +94,14 @@ s_print_table (const msgpack_object *status)
             (unsigned long long) s_uint (counters, "completed"),
             (unsigned long long) s_uint (counters, "failed"),
             (unsigned long long) s_uint (counters, "lost"));
+    const msgpack_object *objects = zmp_map_get (status, "objects");
+    if (objects)
+        printf ("objects  %llu shared objects holding %llu bytes, %llu calls "
+                "waiting, %llu processes waiting for a worker\n",
+                (unsigned long long) s_uint (objects, "count"),
+                (unsigned long long) s_uint (objects, "bytes"),
+                (unsigned long long) s_uint (objects, "waiting"),
+                (unsigned long long) s_uint (objects, "pending_processes"));
 }
 
 int
