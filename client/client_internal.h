@@ -48,11 +48,12 @@ struct zmp_pool {
     zmp_client_t *client;  //  Borrowed
     void *handle;          //  In client->pools
     uint32_t pool_id;
-    int processes;         //  Cap asked for, or the cluster's slots
-    int cap;               //  Cap as asked (0: none)
-    bool closed;           //  No more submissions
-    bool terminated;       //  Cancelled; no more submissions
-    uint64_t outstanding;  //  Tasks submitted, result not yet in
+    int processes;           //  Cap asked for, or the cluster's slots
+    int cap;                 //  Cap as asked (0: none)
+    bool closed;             //  No more submissions
+    bool terminated;         //  Cancelled; no more submissions
+    uint64_t outstanding;    //  Tasks submitted, result not yet in
+    uint64_t callbacks_due;  //  Results in whose callbacks have not run
 };
 
 //  A control request (POOL, STATUS) waiting for its REPLY
@@ -72,6 +73,7 @@ struct zmp_client {
     pthread_cond_t cond;    //  Welcome, pool join
     zlistx_t *outbox;       //  Owned zmsg_t *, for the I/O thread
     zlistx_t *callbacks;    //  zmp_async_t * with callbacks due
+    job_t *callback_job;    //  The async whose callback runs now, or NULL
     zlistx_t *pools;        //  Live zmp_pool_t * (not owned), declared
                             //  again to a broker after a loss
     zhashx_t *jobs;         //  job_t * by serial (not owned)

@@ -490,6 +490,8 @@ s_run_callbacks (io_t *io)
         pthread_mutex_lock (&client->mutex);
         zmp_async_t *async =
             (zmp_async_t *) zlistx_detach (client->callbacks, NULL);
+        client->callback_job = (job_t *) async;  //  A pool destroyed now
+                                                 //  must know of it
         pthread_mutex_unlock (&client->mutex);
         if (!async)
             return;

@@ -137,8 +137,9 @@ s_pool_cancel_jobs (zmp_pool_t *pool)
     for (job_t *job = (job_t *) zlistx_first (jobs); job;
          job = (job_t *) zlistx_next (jobs))
         if (job->pool == pool) {
-            pool_fail_job (client, job, &error);
+            //  First: failing an async whose handle is gone frees it
             job->pool = NULL;
+            pool_fail_job (client, job, &error);
         }
     zlistx_destroy (&jobs);
     pool->outstanding = 0;
@@ -181,13 +182,20 @@ zmp_pool_destroy (zmp_pool_t **self_p)
         if (busy)
             zmp_pool_terminate (self);
         pthread_mutex_lock (&client->mutex);
-        //  Iterators may outlive the pool: they must not point to it
+        //  Iterators, and asyncs whose callbacks are due or running, may
+        //  outlive the pool: they must not point to it
         zlistx_t *jobs = zhashx_values (client->jobs);
         for (job_t *job = (job_t *) zlistx_first (jobs); job;
              job = (job_t *) zlistx_next (jobs))
             if (job->pool == self)
                 job->pool = NULL;
         zlistx_destroy (&jobs);
+        for (job_t *job = (job_t *) zlistx_first (client->callbacks); job;
+             job = (job_t *) zlistx_next (client->callbacks))
+            if (job->pool == self)
+                job->pool = NULL;
+        if (client->callback_job && client->callback_job->pool == self)
+            client->callback_job->pool = NULL;
         zlistx_delete (client->pools, self->handle);
         zmp_proto_pool_t request = { self->pool_id, 0, true };
         zmsg_t *msg = zmp_proto_new (ZMP_PROTO_POOL);
@@ -240,7 +248,10 @@ zmp_pool_join (zmp_pool_t *self, int timeout_ms, zmp_error_t *error)
                        "close the pool before joining it");
         rc = -1;
     }
-    while (rc == 0 && self->outstanding > 0 && !client->lost)
+    //  Until every result is in and every callback has run, as Python's
+    //  join waits for its result handler
+    while (rc == 0 && (self->outstanding > 0 || self->callbacks_due > 0)
+           && !client->lost)
         if (client_wait (client, &client->cond,
                          timeout_ms < 0 ? NULL : &deadline)
             == ETIMEDOUT) {
@@ -337,6 +348,8 @@ s_async_ready (zmp_client_t *client, zmp_async_t *async, uint32_t status,
                                     : async->callback != NULL;
     if (wanted) {
         //  The job table's reference passes to the callback list
+        if (async->job.pool)
+            async->job.pool->callbacks_due++;
         zlistx_add_end (client->callbacks, async);
         if (zlistx_size (client->callbacks) == 1 && !client->stopping)
             zsock_signal (client->actor, 0);  //  Run them on the I/O thread
@@ -527,6 +540,11 @@ pool_run_callbacks (zmp_client_t *client, zmp_async_t *async)
     else
         async->error_callback (async, async->arg);
     pthread_mutex_lock (&client->mutex);
+    client->callback_job = NULL;
+    //  Its pool's join waits for this
+    zmp_pool_t *pool = async->job.pool;
+    if (pool && pool->callbacks_due > 0 && --pool->callbacks_due == 0)
+        pthread_cond_broadcast (&client->cond);
     s_async_unref (async);
     pthread_mutex_unlock (&client->mutex);
 }
