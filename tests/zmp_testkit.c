@@ -46,14 +46,17 @@ testkit_setenv (const char *name, const char *value)
         unsetenv (name);
 }
 
-//  Fork and exec zmpool with args; child_fds[i] become fds 0, 1, 2 and 3
-//  in the child where not -1. Returns the pid or -1.
+//  Fork and exec program (zmpool if NULL) with args; child_fds[i] become
+//  fds 0, 1, 2 and 3 in the child where not -1. Returns the pid or -1.
 static pid_t
-s_spawn (const char *const *args, const int child_fds[4])
+s_spawn_program (const char *program, const char *const *args,
+                 const int child_fds[4])
 {
+    if (!program)
+        program = ZMPOOL_EXE;
     const char *argv[KIT_ARGS_MAX + 2];
     size_t count = 0;
-    argv[count++] = ZMPOOL_EXE;
+    argv[count++] = program;
     for (size_t index = 0; args[index] && count < KIT_ARGS_MAX; index++)
         argv[count++] = args[index];
     argv[count] = NULL;
@@ -70,10 +73,16 @@ s_spawn (const char *const *args, const int child_fds[4])
             if (source >= 0 && source != target)
                 dup2 (source, target);
         }
-        execv (ZMPOOL_EXE, (char *const *) argv);
+        execv (program, (char *const *) argv);
         _exit (127);
     }
     return pid;
+}
+
+static pid_t
+s_spawn (const char *const *args, const int child_fds[4])
+{
+    return s_spawn_program (NULL, args, child_fds);
 }
 
 //  Read a line from fd into buffer within timeout_ms. Returns 0 or -1.
@@ -230,6 +239,17 @@ int
 testkit_run (const char *const *args, const char *stdin_text, char **out,
              char **err, int timeout_ms)
 {
+    return testkit_run_program (NULL, args, stdin_text, out, err, timeout_ms);
+}
+
+//  --------------------------------------------------------------------------
+//  Run a program and capture its output.
+
+int
+testkit_run_program (const char *program, const char *const *args,
+                     const char *stdin_text, char **out, char **err,
+                     int timeout_ms)
+{
     int out_pipe[2], err_pipe[2], in_pipe[2];
     if (pipe (out_pipe) || pipe (err_pipe) || pipe (in_pipe))
         return -1;
@@ -239,7 +259,7 @@ testkit_run (const char *const *args, const char *stdin_text, char **out,
         fcntl (in_pipe[index], F_SETFD, FD_CLOEXEC);
     }
     int fds[4] = { in_pipe[0], out_pipe[1], err_pipe[1], -1 };
-    pid_t pid = s_spawn (args, fds);
+    pid_t pid = s_spawn_program (program, args, fds);
     close (in_pipe[0]);
     close (out_pipe[1]);
     close (err_pipe[1]);
@@ -279,8 +299,8 @@ testkit_run (const char *const *args, const char *stdin_text, char **out,
     int status = -1;
     if (pid > 0) {
         if (timed_out) {
-            fprintf (stderr, "testkit: zmpool %s timed out; killing it\n",
-                     args[0]);
+            fprintf (stderr, "testkit: %s %s timed out; killing it\n",
+                     program ? program : "zmpool", args[0] ? args[0] : "");
             kill (pid, SIGKILL);
         }
         waitpid (pid, &status, 0);

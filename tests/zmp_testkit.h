@@ -43,6 +43,12 @@ int testkit_stop_cleanly (pid_t pid);
 int testkit_run (const char *const *args, const char *stdin_text, char **out,
                  char **err, int timeout_ms);
 
+//  The same for any program (zmpool if NULL): argv[0] is program, args
+//  follow.
+int testkit_run_program (const char *program, const char *const *args,
+                         const char *stdin_text, char **out, char **err,
+                         int timeout_ms);
+
 //  Set (or with NULL, unset) an environment variable for the processes
 //  the kit starts from now on.
 void testkit_setenv (const char *name, const char *value);
