@@ -17,6 +17,8 @@
 #include "zmp_testkit.h"
 #include "zmp_value.h"
 
+#include <czmq.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +511,202 @@ test_a_handle_to_a_gone_object_is_refused (void **state)
     zmp_client_destroy (&client);
 }
 
+
+//  --------------------------------------------------------------------------
+//  The API's answers, between threads with clients of their own
+
+static void
+test_queue_timeouts_bounds_close_and_join (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_queue_t *queue = zmp_queue_new (client, 2, &error);
+    //  A get waits for its timeout in the broker, then says empty
+    int64_t start = zclock_mono ();
+    assert_null (zmp_queue_get (queue, 200, &error));
+    assert_int_equal (error.kind, ZMP_ERR_EMPTY);
+    int64_t waited = zclock_mono () - start;
+    assert_true (waited >= 200 && waited < testkit_ms (5000));
+    msgpack_object item = zmp_int (1);
+    assert_int_equal (zmp_queue_put_nowait (queue, &item, &error), 0);
+    assert_int_equal (zmp_queue_put_nowait (queue, &item, &error), 0);
+    assert_true (zmp_queue_full (queue));
+    assert_int_equal (zmp_queue_put_nowait (queue, &item, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_FULL);
+    assert_int_equal (zmp_queue_qsize (queue, &error), 2);
+    assert_int_equal (zmp_queue_close (queue, &error), 0);
+    assert_int_equal (zmp_queue_put (queue, &item, 0, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_CLOSED);
+    for (int taken = 0; taken < 2; taken++) {
+        zmp_value_t *value = zmp_queue_get_nowait (queue, &error);
+        assert_non_null (value);
+        zmp_value_destroy (&value);
+    }
+    assert_null (zmp_queue_get (queue, ZMP_FOREVER, &error));
+    assert_int_equal (error.kind, ZMP_ERR_CLOSED);
+    assert_int_equal (zmp_queue_task_done (queue, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_USAGE);
+    zmp_queue_destroy (&queue);
+
+    zmp_queue_t *joinable = zmp_joinable_queue_new (client, 0, &error);
+    assert_int_equal (zmp_queue_put (joinable, &item, 0, &error), 0);
+    assert_int_equal (zmp_queue_join (joinable, 0, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_WAIT_TIMEOUT);
+    zmp_value_t *value = zmp_queue_get (joinable, ZMP_FOREVER, &error);
+    zmp_value_destroy (&value);
+    assert_int_equal (zmp_queue_task_done (joinable, &error), 0);
+    assert_int_equal (zmp_queue_join (joinable, 0, &error), 0);
+    assert_int_equal (zmp_queue_task_done (joinable, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_RANGE);
+    zmp_queue_destroy (&joinable);
+    zmp_client_destroy (&client);
+}
+
+typedef struct {
+    msgpack_object handles[4];  //  event, barrier, condition, value
+    char data[4][16];           //  The handles' bytes
+    int barrier_index;
+    int condition_rc;
+} partner_t;
+
+//  The other party: its own client, as another process would have
+static void *
+s_partner (void *arg)
+{
+    partner_t *partner = (partner_t *) arg;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_event_t *event =
+        zmp_event_attach (client, &partner->handles[0], &error);
+    zmp_barrier_t *barrier =
+        zmp_barrier_attach (client, &partner->handles[1], &error);
+    zmp_condition_t *condition =
+        zmp_condition_attach (client, &partner->handles[2], &error);
+    zmp_shared_value_t *value =
+        zmp_shared_value_attach (client, &partner->handles[3], &error);
+    assert_non_null (value);
+    assert_int_equal (zmp_event_wait (event, testkit_ms (10000), &error), 0);
+    partner->barrier_index =
+        zmp_barrier_wait (barrier, testkit_ms (10000), &error);
+    //  Change the value under the condition's lock, then notify
+    zmp_condition_acquire (condition, ZMP_FOREVER, &error);
+    zmp_shared_value_set (value, zmp_int (42), &error);
+    partner->condition_rc = zmp_condition_notify_all (condition, &error);
+    zmp_condition_release (condition, &error);
+    zmp_shared_value_destroy (&value);
+    zmp_condition_destroy (&condition);
+    zmp_barrier_destroy (&barrier);
+    zmp_event_destroy (&event);
+    zmp_client_destroy (&client);
+    return NULL;
+}
+
+static bool
+s_is_42 (void *arg)
+{
+    int64_t number = 0;
+    zmp_shared_value_get_int ((zmp_shared_value_t *) arg, &number, NULL);
+    return number == 42;
+}
+
+static void
+test_event_barrier_condition_between_two_clients (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_event_t *event = zmp_event_new (client, &error);
+    zmp_barrier_t *barrier = zmp_barrier_new (client, 2, &error);
+    zmp_condition_t *condition = zmp_condition_new (client, &error);
+    zmp_shared_value_t *value =
+        zmp_shared_value_new (client, 'q', zmp_int (0), &error);
+    partner_t partner;
+    memset (&partner, 0, sizeof partner);
+    msgpack_object handles[4] = { zmp_event_handle (event),
+                                  zmp_barrier_handle (barrier),
+                                  zmp_condition_handle (condition),
+                                  zmp_shared_value_handle (value) };
+    for (int index = 0; index < 4; index++) {
+        memcpy (partner.data[index], handles[index].via.ext.ptr,
+                handles[index].via.ext.size);
+        partner.handles[index] = handles[index];
+        partner.handles[index].via.ext.ptr = partner.data[index];
+    }
+    assert_false (zmp_event_is_set (event));
+    assert_int_equal (zmp_barrier_parties (barrier, &error), 2);
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_partner, &partner);
+    //  Take the condition's lock before the partner can change the value
+    assert_int_equal (zmp_condition_acquire (condition, ZMP_FOREVER, &error),
+                      0);
+    assert_int_equal (zmp_event_set (event, &error), 0);
+    assert_true (zmp_event_is_set (event));
+    int index = zmp_barrier_wait (barrier, testkit_ms (10000), &error);
+    assert_true (index == 0 || index == 1);
+    //  wait_for releases the lock while it waits, and holds it on return
+    assert_int_equal (zmp_condition_wait_for (condition, s_is_42, value,
+                                              testkit_ms (10000), &error),
+                      0);
+    assert_int_equal (zmp_condition_release (condition, &error), 0);
+    pthread_join (thread, NULL);
+    assert_int_equal (partner.barrier_index + index, 1);
+    assert_int_equal (partner.condition_rc, 0);
+    //  A condition wait without its lock is refused
+    assert_int_equal (zmp_condition_wait (condition, 0, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_USAGE);
+    zmp_shared_value_destroy (&value);
+    zmp_condition_destroy (&condition);
+    zmp_barrier_destroy (&barrier);
+    zmp_event_destroy (&event);
+    zmp_client_destroy (&client);
+}
+
+static void
+test_semaphores_dicts_and_lists_say_what_is_wrong (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_lock_t *semaphore = zmp_bounded_semaphore_new (client, 1, &error);
+    assert_int_equal (zmp_lock_acquire (semaphore, 0, &error), 0);
+    assert_int_equal (zmp_lock_acquire (semaphore, 0, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_WAIT_TIMEOUT);
+    assert_int_equal (zmp_lock_release (semaphore, &error), 0);
+    assert_int_equal (zmp_lock_release (semaphore, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_RANGE);
+    zmp_lock_destroy (&semaphore);
+
+    zmp_dict_t *dict = zmp_dict_new (client, &error);
+    msgpack_object key = zmp_str ("missing");
+    assert_null (zmp_dict_get (dict, &key, &error));
+    assert_int_equal (error.kind, ZMP_ERR_NOT_FOUND);
+    assert_int_equal (zmp_dict_contains (dict, &key, &error), 0);
+    assert_int_equal (zmp_dict_len (dict, &error), 0);
+    zmp_dict_destroy (&dict);
+
+    zmp_list_t *list = zmp_list_new (client, NULL, &error);
+    assert_null (zmp_list_get (list, 0, &error));
+    assert_int_equal (error.kind, ZMP_ERR_RANGE);
+    msgpack_object item = zmp_int (7);
+    assert_int_equal (zmp_list_append (list, &item, &error), 0);
+    assert_int_equal (zmp_list_insert (list, 0, &item, &error), 0);
+    assert_int_equal (zmp_list_len (list, &error), 2);
+    zmp_list_destroy (&list);
+
+    zmp_shared_array_t *array = zmp_shared_array_new (client, 'B', &item,
+                                                      &error);  //  7 zeros
+    assert_int_equal (zmp_shared_array_len (array, &error), 7);
+    double sum;
+    assert_int_equal (
+        zmp_shared_array_add (array, -1, zmp_int (300), &sum, &error), 0);
+    assert_true (sum == 44);  //  300 wraps to 44 in an unsigned byte
+    assert_int_equal (zmp_shared_array_set (array, 7, zmp_int (1), &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_RANGE);
+    zmp_shared_array_destroy (&array);
+    zmp_client_destroy (&client);
+}
+
 static int
 s_teardown_check (void)
 {
@@ -533,6 +731,9 @@ main (void)
         cmocka_unit_test (test_lock_keeps_two_agents_from_racing),
         cmocka_unit_test (
             test_lock_of_a_dead_process_goes_to_the_next_one_told),
+        cmocka_unit_test (test_queue_timeouts_bounds_close_and_join),
+        cmocka_unit_test (test_event_barrier_condition_between_two_clients),
+        cmocka_unit_test (test_semaphores_dicts_and_lists_say_what_is_wrong),
         cmocka_unit_test (test_objects_come_and_go_without_leaks),
         cmocka_unit_test (test_a_handle_to_a_gone_object_is_refused),
     };

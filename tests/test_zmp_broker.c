@@ -14,6 +14,7 @@
 #include "zmp_broker.h"
 
 #include "zmp_error.h"
+#include "zmp_handle.h"
 #include "zmp_proto.h"
 #include "zmp_testkit.h"
 #include "zmp_value.h"
@@ -686,6 +687,205 @@ test_broker_forgets_a_peer_after_bye (void **state)
     zmsg_destroy (&msg);
 }
 
+//  Send OBJECT [request_id] [verb, id, *params] *payloads; params and
+//  payloads are msgpack objects
+static void
+s_object (zsock_t *client, uint64_t request_id, const char *verb, uint64_t id,
+          const msgpack_object *params, uint32_t count,
+          const msgpack_object *payload)
+{
+    msgpack_object items[8];
+    items[0] = zmp_str (verb);
+    items[1] = zmp_uint (id);
+    for (uint32_t index = 0; index < count; index++)
+        items[2 + index] = params[index];
+    msgpack_object op = zmp_array (items, count + 2);
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_OBJECT);
+    zframe_t *frame = zmp_proto_encode_uint (request_id);
+    zmsg_append (msg, &frame);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_object (&packer, op);
+    zmsg_addmem (msg, buffer.data, buffer.size);
+    if (payload) {
+        buffer.size = 0;
+        msgpack_pack_object (&packer, *payload);
+        zmsg_addmem (msg, buffer.data, buffer.size);
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    s_send (client, &msg);
+}
+
+//  The outcome of REPLY request_id: its value (caller destroys) or NULL
+//  with error
+static zmp_value_t *
+s_outcome (zsock_t *client, uint64_t request_id, zmp_error_t *error)
+{
+    zmsg_t *msg = s_recv_command (client, ZMP_PROTO_REPLY, 5000);
+    assert_non_null (msg);
+    zmsg_first (msg);
+    uint64_t id;
+    assert_int_equal (zmp_proto_decode_uint (zmsg_next (msg), &id, NULL), 0);
+    assert_int_equal (id, request_id);
+    zframe_t *body = zmsg_next (msg);
+    assert_non_null (body);
+    zframe_t *copy = zframe_dup (body);
+    zmsg_destroy (&msg);
+    return zmp_proto_decode_outcome (&copy, error);
+}
+
+static void
+test_broker_hosts_shared_objects_for_clients (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    zmp_error_t error;
+    msgpack_object params[] = { zmp_str ("queue"), zmp_uint (0),
+                                zmp_bool (false) };
+    s_object (client, 1, "new", 0, params, 3, NULL);
+    zmp_value_t *value = s_outcome (client, 1, &error);
+    assert_non_null (value);
+    uint64_t queue;
+    assert_true (zmp_handle_decode (zmp_value_get (value), NULL, &queue));
+    zmp_value_destroy (&value);
+    //  A get that waits, answered by a put
+    msgpack_object forever = zmp_int (-1);
+    s_object (client, 2, "get", queue, &forever, 1, NULL);
+    msgpack_object item = zmp_str ("item");
+    s_object (client, 3, "put", queue, &forever, 1, &item);
+    value = s_outcome (client, 2, &error);  //  The item goes to the get
+    assert_true (zmp_str_is (zmp_value_get (value), "item"));
+    zmp_value_destroy (&value);
+    value = s_outcome (client, 3, &error);  //  Then the put is answered
+    assert_int_equal (zmp_value_get (value)->type, MSGPACK_OBJECT_NIL);
+    zmp_value_destroy (&value);
+    //  A timed get is answered at its deadline, not at a heartbeat tick
+    msgpack_object briefly = zmp_int (50);
+    s_object (client, 4, "get", queue, &briefly, 1, NULL);
+    assert_null (s_outcome (client, 4, &error));
+    assert_int_equal (error.kind, ZMP_ERR_EMPTY);
+    //  The status counts the object
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_STATUS);
+    zframe_t *id = zmp_proto_encode_uint (5);
+    zmsg_append (msg, &id);
+    s_send (client, &msg);
+    msg = s_recv_command (client, ZMP_PROTO_REPLY, 5000);
+    zmsg_first (msg);
+    zmsg_next (msg);
+    zframe_t *body = zmsg_next (msg);
+    zmp_value_t *status =
+        zmp_value_decode (zframe_data (body), zframe_size (body), NULL);
+    uint64_t count = 0;
+    zmp_uint_get (
+        zmp_map_get (zmp_map_get (zmp_value_get (status), "objects"), "count"),
+        UINT64_MAX, &count);
+    assert_int_equal (count, 1);
+    zmp_value_destroy (&status);
+    zmsg_destroy (&msg);
+    //  A worker may not use objects; an OBJECT without its op is refused
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    s_object (worker, 6, "qsize", queue, NULL, 0, NULL);
+    msg = s_recv_command (worker, ZMP_PROTO_ERROR, 5000);
+    zmsg_first (msg);
+    zmp_error_t notice;
+    zmp_proto_decode_notice (zmsg_next (msg), &notice, NULL, NULL);
+    assert_int_equal (notice.kind, ZMP_ERR_NOT_AUTHORIZED);
+    zmsg_destroy (&msg);
+    msg = zmp_proto_new (ZMP_PROTO_OBJECT);
+    id = zmp_proto_encode_uint (7);
+    zmsg_append (msg, &id);
+    s_send (client, &msg);
+    msg = s_recv_command (client, ZMP_PROTO_ERROR, 5000);
+    assert_non_null (msg);
+    zmsg_destroy (&msg);
+    //  A client that says goodbye takes its objects with it
+    msg = zmp_proto_new (ZMP_PROTO_BYE);
+    s_send (client, &msg);
+    zsock_t *other = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_object (other, 8, "qsize", queue, NULL, 0, NULL);
+    assert_null (s_outcome (other, 8, &error));
+    assert_int_equal (error.kind, ZMP_ERR_NOT_FOUND);
+}
+
+static void
+test_broker_runs_a_process_outside_the_slots (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    //  Fill the worker's one slot, then start a Process: it goes at once
+    s_submit (client, 1, 1, "sleep", 0);
+    dispatched_t task;
+    assert_int_equal (s_take_dispatch (worker, &task, 1, 5000), 1);
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_SUBMIT);
+    zmp_proto_task_t header = { 7ull << 32, 0, ZMP_TASK_PROCESS, 0,
+                                "seed.hello" };
+    zframe_t *frame = zmp_proto_encode_task (&header);
+    zmsg_append (msg, &frame);
+    frame = zmp_proto_encode_uint (0);
+    zmsg_append (msg, &frame);
+    s_send (client, &msg);
+    dispatched_t process;
+    assert_int_equal (s_take_dispatch (worker, &process, 1, 5000), 1);
+    assert_int_equal (process.header.slot, ZMP_PROTO_PROCESS_SLOT);
+    //  Its start and output reach the client, in order
+    msg = zmp_proto_new (ZMP_PROTO_PROCESS);
+    zmp_proto_event_t started = { ZMP_PROTO_PROCESS_SLOT, process.header.seq,
+                                  ZMP_EVENT_STARTED, 4242 };
+    frame = zmp_proto_encode_event (&started);
+    zmsg_append (msg, &frame);
+    zmsg_addmem (msg, "\xa4node", 5);
+    zmp_proto_event_t output = started;
+    output.event = ZMP_EVENT_STDOUT;
+    frame = zmp_proto_encode_event (&output);
+    zmsg_append (msg, &frame);
+    zmsg_addmem (msg, "\xc4\x03hi\n", 5);
+    s_send (worker, &msg);
+    msg = s_recv_command (client, ZMP_PROTO_PROCESS, 5000);
+    assert_non_null (msg);
+    assert_int_equal (zmsg_size (msg), 5);
+    zmsg_first (msg);
+    zmp_proto_task_event_t event;
+    assert_int_equal (
+        zmp_proto_decode_task_event (zmsg_next (msg), &event, NULL), 0);
+    assert_int_equal (event.task_id, 7ull << 32);
+    assert_int_equal (event.event, ZMP_EVENT_STARTED);
+    assert_int_equal (event.pid, 4242);
+    zmsg_destroy (&msg);
+    //  KILL reaches the worker with the process's seq
+    msg = zmp_proto_new (ZMP_PROTO_KILL);
+    zmp_proto_kill_t kill = { .task_id = 7ull << 32, .signal = 15 };
+    frame = zmp_proto_encode_kill (&kill);
+    zmsg_append (msg, &frame);
+    s_send (client, &msg);
+    msg = s_recv_command (worker, ZMP_PROTO_KILL, 5000);
+    assert_non_null (msg);
+    zmsg_first (msg);
+    assert_int_equal (
+        zmp_proto_decode_kill_worker (zmsg_next (msg), &kill, NULL), 0);
+    assert_int_equal (kill.slot, ZMP_PROTO_PROCESS_SLOT);
+    assert_int_equal (kill.seq, process.header.seq);
+    assert_int_equal (kill.signal, 15);
+    zmsg_destroy (&msg);
+    //  Its end is its RESULT
+    s_done (worker, &process, 1, 0);
+    uint64_t id;
+    uint32_t status;
+    s_take_results (client, 1, &id, &status);
+    assert_int_equal (id, 7ull << 32);
+    //  A client may not send PROCESS events
+    msg = zmp_proto_new (ZMP_PROTO_PROCESS);
+    frame = zmp_proto_encode_event (&started);
+    zmsg_append (msg, &frame);
+    zmsg_addmem (msg, "\xc0", 1);
+    s_send (client, &msg);
+    msg = s_recv_command (client, ZMP_PROTO_ERROR, 5000);
+    assert_non_null (msg);
+    zmsg_destroy (&msg);
+}
+
 int
 main (void)
 {
@@ -718,6 +918,10 @@ main (void)
             test_broker_keeps_a_peer_whose_message_it_refused, s_up, s_down),
         cmocka_unit_test_setup_teardown (test_broker_forgets_a_peer_after_bye,
                                          s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_hosts_shared_objects_for_clients, s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_runs_a_process_outside_the_slots, s_up, s_down),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
