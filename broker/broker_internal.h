@@ -136,10 +136,18 @@ broker_peer_t *broker_peer_lookup (broker_sched_t *sched, const char *key);
 broker_peer_t *broker_peer_add (broker_sched_t *sched, zframe_t **routing_id_p,
                                 const char *key, const zmp_proto_hello_t *hello,
                                 int64_t now);
+//  How a peer went, for what the object store keeps of it
+typedef enum {
+    BROKER_PEER_LEFT = 1,     //  Said goodbye
+    BROKER_PEER_DIED = 2,     //  Expired, or its process died
+    BROKER_PEER_RETURNED = 3  //  The same process said HELLO again: its
+                              //  objects and locks stay, its waits end
+} broker_departure_t;
+
 //  The peer left: its queued tasks go, running ones are aborted (client)
 //  or reported lost (worker). Marked gone; freed by broker_sched_reap.
 void broker_peer_remove (broker_sched_t *sched, broker_peer_t *peer,
-                         const char *why);
+                         const char *why, broker_departure_t departure);
 //  Free peers marked gone
 void broker_sched_reap (broker_sched_t *sched);
 //  Append frames to the peer's outgoing message of command (started if

@@ -625,6 +625,23 @@ store_dict_clear (zmp_store_t *store, store_call_t *call,
 //  --------------------------------------------------------------------------
 //  Lists: an array of frames
 
+//  The item count an array's header declares, or UINT64_MAX if frame does
+//  not start with an array
+static uint64_t
+s_array_count (zframe_t *frame)
+{
+    const byte *data = zframe_data (frame);
+    size_t size = zframe_size (frame);
+    if (size >= 1 && data[0] >= 0x90 && data[0] <= 0x9f)
+        return data[0] & 0x0f;
+    if (size >= 3 && data[0] == 0xdc)
+        return (uint64_t) data[1] << 8 | data[2];
+    if (size >= 5 && data[0] == 0xdd)
+        return (uint64_t) data[1] << 24 | (uint64_t) data[2] << 16
+               | (uint64_t) data[3] << 8 | data[4];
+    return UINT64_MAX;
+}
+
 //  Make room for count more items
 static void
 s_list_reserve (store_object_t *object, size_t count)
@@ -651,7 +668,8 @@ s_list_insert (zmp_store_t *store, store_object_t *object, size_t position,
              (object->list_size - position) * sizeof (zframe_t *));
     object->list[position] = *frame_p;
     object->list_size++;
-    store_bytes_add (store, object, zframe_size (*frame_p));
+    store_bytes_add (store, object,
+                     zframe_size (*frame_p) + ZMP_STORE_ITEM_OVERHEAD);
     *frame_p = NULL;
 }
 
@@ -663,7 +681,8 @@ s_list_remove (zmp_store_t *store, store_object_t *object, size_t position)
     memmove (object->list + position, object->list + position + 1,
              (object->list_size - position - 1) * sizeof (zframe_t *));
     object->list_size--;
-    store_bytes_sub (store, object, zframe_size (frame));
+    store_bytes_sub (store, object,
+                     zframe_size (frame) + ZMP_STORE_ITEM_OVERHEAD);
     return frame;
 }
 
@@ -675,7 +694,18 @@ s_list_extend (zmp_store_t *store, store_call_t *call, store_object_t *object,
                uint32_t index)
 {
     zframe_t *frame = store_payload (store, call, index);
-    if (!frame || !store_bytes_fit (store, call, zframe_size (frame)))
+    if (!frame)
+        return false;
+    //  Each item costs its frame too: check what the header declares before
+    //  unpacking makes room for them all
+    uint64_t count = s_array_count (frame);
+    if (count == UINT64_MAX) {
+        store_reply_error (store, call, ZMP_ERR_BAD_ARGUMENTS,
+                           "a list is extended with an array of items");
+        return false;
+    }
+    if (!store_bytes_fit (
+            store, call, zframe_size (frame) + count * ZMP_STORE_ITEM_OVERHEAD))
         return false;
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
@@ -728,7 +758,9 @@ store_list_append (zmp_store_t *store, store_call_t *call,
                    store_object_t *object)
 {
     zframe_t *frame = store_payload (store, call, 0);
-    if (!frame || !store_bytes_fit (store, call, zframe_size (frame)))
+    if (!frame
+        || !store_bytes_fit (store, call,
+                             zframe_size (frame) + ZMP_STORE_ITEM_OVERHEAD))
         return;
     zmsg_remove (call->payloads, frame);
     s_list_insert (store, object, object->list_size, &frame);
@@ -753,7 +785,9 @@ store_list_insert (zmp_store_t *store, store_call_t *call,
     if (!store_param_int (store, call, 0, &index))
         return;
     zframe_t *frame = store_payload (store, call, 0);
-    if (!frame || !store_bytes_fit (store, call, zframe_size (frame)))
+    if (!frame
+        || !store_bytes_fit (store, call,
+                             zframe_size (frame) + ZMP_STORE_ITEM_OVERHEAD))
         return;
     size_t from, to;
     s_slice (index, index, object->list_size, &from, &to);

@@ -47,7 +47,8 @@ struct store_waiter {
     uint32_t count;          //  Regain: rlock depth to restore;
                              //  barrier: arrival index
     bool notified;           //  Regain: woken by notify, not timeout
-    zframe_t *item;          //  Put: owned item waiting for room
+    zframe_t *item;          //  Put: owned item waiting for room, counted
+                             //  in the store's bytes
     void *object_handle;     //  In object->waiters
     void *peer_handle;       //  In peer->waiters
     void *timed_handle;      //  In the store's timed list, or NULL
@@ -138,12 +139,12 @@ typedef struct {
 struct zmp_store {
     zmp_store_reply_fn *reply;
     void *reply_arg;
-    zhashx_t *objects;      //  Owned store_object_t * by id
-    zhashx_t *peers;        //  Owned store_peer_t * by key
-    zlistx_t *timed;        //  store_waiter_t * with a deadline (not owned)
-    int64_t next_deadline;  //  Earliest in timed, or -1
-    size_t waiting;         //  All waiters
-    uint64_t bytes;         //  Item bytes stored
+    zhashx_t *objects;  //  Owned store_object_t * by id
+    zhashx_t *peers;    //  Owned store_peer_t * by key
+    zlistx_t *timed;    //  store_waiter_t * with a deadline (not
+                        //  owned), soonest first
+    size_t waiting;     //  All waiters
+    uint64_t bytes;     //  Item bytes stored
     uint64_t bytes_max;
     size_t objects_max;
     uint64_t id_key;   //  Random: ids differ from one broker run to the next
@@ -197,6 +198,8 @@ void store_waiter_error (zmp_store_t *store, store_waiter_t *waiter,
 void store_waiter_free (zmp_store_t *store, store_waiter_t *waiter);
 
 //  Make call wait on object in role until timeout_ms (-1: forever) passes.
+//  Returns NULL (call answered with kind limit) if its peer already has
+//  ZMP_STORE_WAITERS_MAX waiting calls.
 store_waiter_t *store_wait (zmp_store_t *store, store_call_t *call,
                             store_object_t *object, store_wait_t role,
                             int64_t timeout_ms);

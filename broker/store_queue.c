@@ -85,8 +85,16 @@ store_queue_put (zmp_store_t *store, store_call_t *call, store_object_t *object)
         store_reply_error (store, call, ZMP_ERR_FULL,
                            "the queue is full (%llu items)",
                            (unsigned long long) object->maxsize);
-    } else
-        store_wait (store, call, object, WAIT_PUT, timeout_ms)->item = frame;
+    } else {
+        //  The waiting item counts against the store's bytes already
+        store_waiter_t *waiter =
+            store_wait (store, call, object, WAIT_PUT, timeout_ms);
+        if (waiter) {
+            store_bytes_add (store, object, zframe_size (frame));
+            waiter->item = frame;
+        } else
+            zframe_destroy (&frame);
+    }
 }
 
 //  get [timeout]
@@ -107,6 +115,7 @@ store_queue_get (zmp_store_t *store, store_call_t *call, store_object_t *object)
         if (putter && s_queue_room (object)) {
             zframe_t *item = putter->item;
             putter->item = NULL;
+            store_bytes_sub (store, object, zframe_size (item));
             s_queue_push (store, object, &item);
             store_waiter_raw (store, putter, NULL, 0);
         }

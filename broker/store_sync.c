@@ -200,7 +200,8 @@ store_lock_acquire (zmp_store_t *store, store_call_t *call,
     else {
         store_waiter_t *waiter =
             store_wait (store, call, object, WAIT_ACQUIRE, timeout_ms);
-        waiter->token = token;
+        if (waiter)
+            waiter->token = token;
     }
 }
 
@@ -267,9 +268,12 @@ store_semaphore_acquire (zmp_store_t *store, store_call_t *call,
     } else if (timeout_ms == 0)
         store_reply_error (store, call, ZMP_ERR_WAIT_TIMEOUT,
                            "the semaphore is at zero");
-    else
-        store_wait (store, call, object, WAIT_ACQUIRE, timeout_ms)->token =
-            token;
+    else {
+        store_waiter_t *waiter =
+            store_wait (store, call, object, WAIT_ACQUIRE, timeout_ms);
+        if (waiter)
+            waiter->token = token;
+    }
 }
 
 void
@@ -357,6 +361,8 @@ store_condition_wait (zmp_store_t *store, store_call_t *call,
     }
     store_waiter_t *waiter =
         store_wait (store, call, object, WAIT_NOTIFY, timeout_ms);
+    if (!waiter)
+        return;  //  Refused (and answered): the lock stays held
     waiter->token = token;
     waiter->count = object->lock.depth;
     object->lock.holder = NULL;
@@ -432,8 +438,12 @@ store_barrier_wait (zmp_store_t *store, store_call_t *call,
     }
     uint32_t index = object->arrived++;
     if (object->arrived < object->parties) {
-        store_wait (store, call, object, WAIT_BARRIER, timeout_ms)->count =
-            index;
+        store_waiter_t *waiter =
+            store_wait (store, call, object, WAIT_BARRIER, timeout_ms);
+        if (waiter)
+            waiter->count = index;
+        else
+            object->arrived--;
         return;
     }
     //  The last party: everyone goes

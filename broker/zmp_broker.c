@@ -261,8 +261,14 @@ s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
         return;
     }
     if (peer) {
-        //  Said hello again: it restarted or lost us. Start it afresh
-        broker_peer_remove (&self->sched, peer, "said HELLO again");
+        //  Said hello again: it restarted or lost us. Start it afresh; if
+        //  it is the same client process, its shared objects stay
+        bool same = peer->hello.role == ZMP_ROLE_CLIENT
+                    && hello.role == ZMP_ROLE_CLIENT
+                    && peer->hello.pid == hello.pid
+                    && streq (peer->hello.host, hello.host);
+        broker_peer_remove (&self->sched, peer, "said HELLO again",
+                            same ? BROKER_PEER_RETURNED : BROKER_PEER_DIED);
         broker_sched_reap (&self->sched);
     }
     peer = broker_peer_add (&self->sched, routing_id_p, key, &hello, now);
@@ -397,14 +403,6 @@ s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
             } else
                 task = broker_window_take (&self->sched, worker, done.slot,
                                            done.seq, done.run_us);
-            //  A task process killed or crashed: what it held in the store
-            //  is released now, not when its connection times out
-            if (done.pid > 0
-                && (done.status == ZMP_ERR_CRASHED
-                    || done.status == ZMP_ERR_CANCELLED
-                    || done.status == ZMP_ERR_TIMEOUT))
-                broker_forget_task_clients (&self->sched, worker, done.pid,
-                                            "its task process died");
             if (task) {
                 worker->done++;
                 if (done.status)
@@ -414,6 +412,16 @@ s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
                 broker_task_destroy (&task);
             } else
                 zframe_destroy (&value);
+            //  A task process killed or crashed (the agent names its pid
+            //  only then): what it held in the store is released now, not
+            //  when its connection times out. After the result: the dead
+            //  process may have been the task's own client
+            if (done.pid > 0
+                && (done.status == ZMP_ERR_CRASHED
+                    || done.status == ZMP_ERR_CANCELLED
+                    || done.status == ZMP_ERR_TIMEOUT))
+                broker_forget_task_clients (&self->sched, worker, done.pid,
+                                            "its task process died");
         }
         zframe_destroy (&header);
         header = zmsg_pop (msg);
@@ -617,7 +625,8 @@ s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
         case ZMP_PROTO_HEARTBEAT:
             break;
         case ZMP_PROTO_BYE:
-            broker_peer_remove (&self->sched, peer, "said goodbye");
+            broker_peer_remove (&self->sched, peer, "said goodbye",
+                                BROKER_PEER_LEFT);
             break;
         case ZMP_PROTO_SUBMIT:
         case ZMP_PROTO_POOL:
@@ -675,7 +684,7 @@ s_tick (zmp_broker_t *self, int64_t now)
             char why[64];
             snprintf (why, sizeof why, "silent for %lld ms",
                       (long long) (now - peer->seen_at));
-            broker_peer_remove (&self->sched, peer, why);
+            broker_peer_remove (&self->sched, peer, why, BROKER_PEER_DIED);
         } else if (now - peer->sent_at >= self->config.heartbeat_ms) {
             zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HEARTBEAT);
             s_send_now (self, peer, &msg);

@@ -271,10 +271,10 @@ s_client_clear (broker_sched_t *sched, broker_peer_t *client)
     //  killed
     broker_task_t *task = (broker_task_t *) zlistx_first (sched->pending);
     while (task) {
-        broker_task_t *next = (broker_task_t *) zlistx_next (sched->pending);
-        if (task->client == client)
-            zlistx_delete (sched->pending, zlistx_cursor (sched->pending));
-        task = next;
+        void *handle = zlistx_cursor (sched->pending);
+        task = (broker_task_t *) zlistx_next (sched->pending);
+        if (((broker_task_t *) zlistx_handle_item (handle))->client == client)
+            zlistx_delete (sched->pending, handle);  //  Not the cursor
     }
     for (broker_peer_t *worker =
              (broker_peer_t *) zlistx_first (sched->workers);
@@ -330,7 +330,8 @@ s_worker_clear (broker_sched_t *sched, broker_peer_t *worker)
 //  A peer left.
 
 void
-broker_peer_remove (broker_sched_t *sched, broker_peer_t *peer, const char *why)
+broker_peer_remove (broker_sched_t *sched, broker_peer_t *peer, const char *why,
+                    broker_departure_t departure)
 {
     if (peer->gone)
         return;
@@ -352,7 +353,11 @@ broker_peer_remove (broker_sched_t *sched, broker_peer_t *peer, const char *why)
         s_client_clear (sched, peer);
         zlistx_delete (sched->clients, peer->handle);
         peer->handle = NULL;
-        zmp_store_peer_gone (sched->store, peer->key);
+        if (departure == BROKER_PEER_RETURNED)
+            zmp_store_peer_reset (sched->store, peer->key);
+        else
+            zmp_store_peer_gone (sched->store, peer->key,
+                                 departure == BROKER_PEER_DIED);
     }
 }
 
@@ -677,7 +682,7 @@ broker_forget_task_clients (broker_sched_t *sched, broker_peer_t *worker,
             zlistx_add_end (dead, client);
     for (broker_peer_t *client = (broker_peer_t *) zlistx_first (dead); client;
          client = (broker_peer_t *) zlistx_next (dead))
-        broker_peer_remove (sched, client, why);
+        broker_peer_remove (sched, client, why, BROKER_PEER_DIED);
     zlistx_destroy (&dead);
 }
 

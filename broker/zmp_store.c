@@ -21,6 +21,9 @@
 _Static_assert(sizeof (void *) >= sizeof (uint64_t),
                "object ids are kept in pointer-sized hash keys");
 
+//  References one object may have: far beyond use, far below overflow
+#define STORE_REFS_MAX (1u << 30)
+
 static size_t
 s_id_hash (const void *key)
 {
@@ -60,6 +63,15 @@ s_splitmix (uint64_t value)
     value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
     value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
     return value ^ (value >> 31);
+}
+
+//  Order of the timed list: soonest deadline first
+static int
+s_deadline_compare (const void *item1, const void *item2)
+{
+    const store_waiter_t *a = (const store_waiter_t *) item1;
+    const store_waiter_t *b = (const store_waiter_t *) item2;
+    return a->deadline < b->deadline ? -1 : a->deadline > b->deadline;
 }
 
 static void
@@ -112,7 +124,7 @@ zmp_store_new (zmp_store_reply_fn *reply, void *arg, size_t objects_max,
     self->peers = zhashx_new ();
     zhashx_set_destructor (self->peers, s_peer_free);
     self->timed = zlistx_new ();
-    self->next_deadline = -1;
+    zlistx_set_comparator (self->timed, s_deadline_compare);
     self->objects_max = objects_max ? objects_max : ZMP_STORE_OBJECTS_MAX;
     self->bytes_max = bytes_max ? bytes_max : ZMP_STORE_BYTES_MAX;
     int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -301,6 +313,13 @@ store_wait (zmp_store_t *store, store_call_t *call, store_object_t *object,
             store_wait_t role, int64_t timeout_ms)
 {
     assert (!call->answered);
+    if (zlistx_size (call->peer->waiters) >= ZMP_STORE_WAITERS_MAX) {
+        store_reply_error (store, call, ZMP_ERR_LIMIT,
+                           "this client already has %d calls waiting in the "
+                           "broker",
+                           ZMP_STORE_WAITERS_MAX);
+        return NULL;
+    }
     call->answered = true;
     store_waiter_t *waiter =
         (store_waiter_t *) zmalloc (sizeof (store_waiter_t));
@@ -312,9 +331,9 @@ store_wait (zmp_store_t *store, store_call_t *call, store_object_t *object,
     waiter->peer_handle = zlistx_add_end (call->peer->waiters, waiter);
     if (timeout_ms >= 0) {
         waiter->deadline = call->now + (timeout_ms > 0 ? timeout_ms : 0);
-        waiter->timed_handle = zlistx_add_end (store->timed, waiter);
-        if (store->next_deadline < 0 || waiter->deadline < store->next_deadline)
-            store->next_deadline = waiter->deadline;
+        //  In deadline order, looking from the end: most waits come with
+        //  the same timeout, so most go in last at once
+        waiter->timed_handle = zlistx_insert (store->timed, waiter, false);
     }
     store->waiting++;
     return waiter;
@@ -327,6 +346,8 @@ store_waiter_free (zmp_store_t *store, store_waiter_t *waiter)
     zlistx_delete (waiter->peer->waiters, waiter->peer_handle);
     if (waiter->timed_handle)
         zlistx_delete (store->timed, waiter->timed_handle);
+    if (waiter->item)
+        store_bytes_sub (store, waiter->object, zframe_size (waiter->item));
     zframe_destroy (&waiter->item);
     store->waiting--;
     free (waiter);
@@ -582,6 +603,12 @@ s_info (zmp_store_t *store, store_call_t *call, store_object_t *object)
 static void
 s_attach (zmp_store_t *store, store_call_t *call, store_object_t *object)
 {
+    if (object->refs >= STORE_REFS_MAX) {
+        store_reply_error (store, call, ZMP_ERR_LIMIT,
+                           "the %s has %u references, its limit",
+                           zmp_object_kind_name (object->kind), object->refs);
+        return;
+    }
     object->refs++;
     s_count_add (call->peer->attached, object->id, 1);
     s_info (store, call, object);
@@ -785,56 +812,38 @@ int64_t
 zmp_store_expire (zmp_store_t *self, int64_t now)
 {
     assert (self);
-    if (self->next_deadline < 0 || now < self->next_deadline)
-        return self->next_deadline;
-    //  One at a time, from the head each time: expiring one may answer
-    //  others (a barrier breaking answers all its waiters)
-    bool expired = true;
-    while (expired) {
-        expired = false;
-        for (store_waiter_t *waiter =
-                 (store_waiter_t *) zlistx_first (self->timed);
-             waiter; waiter = (store_waiter_t *) zlistx_next (self->timed)) {
-            if (waiter->deadline > now)
-                continue;
-            zlistx_delete (self->timed, waiter->timed_handle);
-            waiter->timed_handle = NULL;
-            if (waiter->object->kind == ZMP_OBJECT_QUEUE
-                || waiter->object->kind == ZMP_OBJECT_PIPE)
-                store_queue_expire (self, waiter);
-            else
-                store_sync_expire (self, waiter);
-            expired = true;
-            break;
-        }
+    //  The soonest first, one at a time from the head: expiring one may
+    //  answer others (a barrier breaking answers all its waiters)
+    store_waiter_t *waiter;
+    while ((waiter = (store_waiter_t *) zlistx_first (self->timed))
+           && waiter->deadline <= now) {
+        zlistx_delete (self->timed, waiter->timed_handle);
+        waiter->timed_handle = NULL;
+        if (waiter->object->kind == ZMP_OBJECT_QUEUE
+            || waiter->object->kind == ZMP_OBJECT_PIPE)
+            store_queue_expire (self, waiter);
+        else
+            store_sync_expire (self, waiter);
     }
-    int64_t next = -1;
-    for (store_waiter_t *waiter = (store_waiter_t *) zlistx_first (self->timed);
-         waiter; waiter = (store_waiter_t *) zlistx_next (self->timed))
-        if (next < 0 || waiter->deadline < next)
-            next = waiter->deadline;
-    self->next_deadline = next;
-    return next;
+    return zmp_store_next_deadline (self);
 }
 
 int64_t
 zmp_store_next_deadline (zmp_store_t *self)
 {
     assert (self);
-    return self->next_deadline;
+    store_waiter_t *soonest = (store_waiter_t *) zlistx_first (self->timed);
+    return soonest ? soonest->deadline : -1;
 }
 
 //  --------------------------------------------------------------------------
 //  A peer is gone.
 
-void
-zmp_store_peer_gone (zmp_store_t *self, const char *key)
+//  Drop a peer's waiters without answering them; a barrier it waited at
+//  breaks for the others, for it can no longer fill
+static void
+s_peer_drop_waits (zmp_store_t *self, store_peer_t *peer)
 {
-    assert (self && key);
-    store_peer_t *peer = (store_peer_t *) zhashx_lookup (self->peers, key);
-    if (!peer)
-        return;
-    //  Its waits first: nobody is there to answer
     zlistx_t *barriers = zlistx_new ();
     store_waiter_t *waiter;
     while ((waiter = (store_waiter_t *) zlistx_first (peer->waiters))) {
@@ -845,12 +854,22 @@ zmp_store_peer_gone (zmp_store_t *self, const char *key)
         }
         store_waiter_free (self, waiter);
     }
-    //  A barrier it waited at can no longer fill: break it for the others
     for (store_object_t *object = (store_object_t *) zlistx_first (barriers);
          object; object = (store_object_t *) zlistx_next (barriers))
         if (store_object_find (self, object->id) == object)
             store_barrier_break (self, object);
     zlistx_destroy (&barriers);
+}
+
+void
+zmp_store_peer_gone (zmp_store_t *self, const char *key, bool died)
+{
+    assert (self && key);
+    store_peer_t *peer = (store_peer_t *) zhashx_lookup (self->peers, key);
+    if (!peer)
+        return;
+    //  Its waits first: nobody is there to answer
+    s_peer_drop_waits (self, peer);
     //  What it held: released, and the next acquirer told
     zlistx_t *held = zhashx_keys (peer->held);
     for (void *key_id = zlistx_first (held); key_id;
@@ -860,7 +879,7 @@ zmp_store_peer_gone (zmp_store_t *self, const char *key)
             (uint64_t) (uintptr_t) zhashx_lookup (peer->held, key_id);
         zhashx_delete (peer->held, key_id);
         store_object_t *object = store_object_find (self, id);
-        if (object)
+        if (object && (died || object->kind != ZMP_OBJECT_SEMAPHORE))
             store_sync_owner_died (self, object, peer, units);
     }
     zlistx_destroy (&held);
@@ -872,15 +891,29 @@ zmp_store_peer_gone (zmp_store_t *self, const char *key)
             (uint64_t) (uintptr_t) zhashx_lookup (peer->attached, key_id);
         store_object_t *object =
             store_object_find (self, (uint64_t) (uintptr_t) key_id);
-        for (; object && count > 0; count--) {
-            bool last = object->refs == 1;
+        if (!object)
+            continue;
+        if (count < object->refs)
+            object->refs -= (uint32_t) count;
+        else {
+            object->refs = 1;  //  Its last references: let it go
             s_object_unref (self, object);
-            if (last)
-                break;
         }
     }
     zlistx_destroy (&attached);
     zhashx_delete (self->peers, key);
+}
+
+//  --------------------------------------------------------------------------
+//  A peer came back.
+
+void
+zmp_store_peer_reset (zmp_store_t *self, const char *key)
+{
+    assert (self && key);
+    store_peer_t *peer = (store_peer_t *) zhashx_lookup (self->peers, key);
+    if (peer)
+        s_peer_drop_waits (self, peer);
 }
 
 //  --------------------------------------------------------------------------
@@ -896,6 +929,12 @@ zmp_store_retain (zmp_store_t *self, uint64_t id, zmp_error_t *error)
                        "an argument is a handle to object %016llx, which no "
                        "longer exists",
                        (unsigned long long) id);
+        return -1;
+    }
+    if (object->refs >= STORE_REFS_MAX) {
+        zmp_error_set (error, ZMP_ERR_LIMIT,
+                       "object %016llx has %u references, its limit",
+                       (unsigned long long) id, object->refs);
         return -1;
     }
     object->refs++;

@@ -34,6 +34,11 @@
 #define ZMP_STORE_BYTES_MAX   (1024ull * 1024 * 1024)
 //  Items in one Array
 #define ZMP_STORE_ARRAY_MAX (16u * 1024 * 1024)
+//  Calls one peer may have waiting at once
+#define ZMP_STORE_WAITERS_MAX 10000
+//  Bytes a list item costs beyond its own, for the byte limit: a list
+//  extended by an array of a million tiny items holds a million frames
+#define ZMP_STORE_ITEM_OVERHEAD 64
 
 typedef struct zmp_store zmp_store_t;
 
@@ -66,8 +71,17 @@ int64_t zmp_store_expire (zmp_store_t *self, int64_t now);
 int64_t zmp_store_next_deadline (zmp_store_t *self);
 
 //  The peer with key is gone: drop its waiters, let go of what it
-//  attached, release what it held (owner died).
-void zmp_store_peer_gone (zmp_store_t *self, const char *peer);
+//  attached, release the locks it held (the next acquirer is told the
+//  owner died). died: it did not say goodbye (it expired, or its process
+//  died); only then do the semaphore units it acquired come back, for a
+//  semaphore has no owner and a process that ends cleanly keeps what it
+//  took, as in Python.
+void zmp_store_peer_gone (zmp_store_t *self, const char *peer, bool died);
+
+//  The peer's process is still there but lost the broker for a while and
+//  said HELLO again: drop its waiters (it gave up on them), keep what it
+//  attached and what it holds.
+void zmp_store_peer_reset (zmp_store_t *self, const char *peer);
 
 //  Keep object id alive for a task. Returns 0, or -1 with kind not_found.
 int zmp_store_retain (zmp_store_t *self, uint64_t id, zmp_error_t *error);

@@ -18,8 +18,11 @@
 #include "client_internal.h"
 
 #include "zmp_error.h"
+#include "zmp_log.h"
 #include "zmp_registry.h"
 #include "zmp_value.h"
+
+#include <limits.h>
 
 //  Pipelined operations one object may have in flight
 #define OBJECT_WINDOW 256
@@ -59,6 +62,10 @@ object_fini (client_object_t *object)
     while (object->in_flight > 0)
         client_wait (client, &object->cond, NULL);
     client_job_unregister (client, &object->job);
+    if (object->deferred.kind != ZMP_ERR_NONE)
+        zmp_warning ("client: a %s let go with an error nobody took: %s",
+                     zmp_object_kind_name (object->kind),
+                     object->deferred.message);
     pthread_mutex_unlock (&client->mutex);
     if (object->attached)
         object_call_nil (object, "detach", NULL, 0, NULL, 0, 0, NULL);
@@ -97,8 +104,9 @@ s_call (zmp_client_t *client, zmsg_t **frames_p, int wait_ms,
         zmp_error_t *error)
 {
     //  The broker answers when the wait is over; we give it a margin more
+    int64_t margin_ms = (int64_t) wait_ms + client->timeout_ms;
     int client_wait_ms =
-        wait_ms < 0 ? ZMP_FOREVER : wait_ms + client->timeout_ms;
+        wait_ms < 0 || margin_ms > INT_MAX ? ZMP_FOREVER : (int) margin_ms;
     zframe_t *reply = client_request_msg (client, ZMP_PROTO_OBJECT, frames_p,
                                           client_wait_ms, error);
     return reply ? zmp_proto_decode_outcome (&reply, error) : NULL;

@@ -134,19 +134,27 @@ zmp_queue_handle (const zmp_queue_t *self)
     return zmp_handle_object (self->object.handle);
 }
 
-//  Learn the queue's bound, once
+//  Learn the queue's bound, once; *maxsize gets it. Threads may race to
+//  ask: the answer is the same, and the lock guards the fields.
 static int
-s_maxsize (zmp_queue_t *self, zmp_error_t *error)
+s_maxsize (zmp_queue_t *self, uint64_t *maxsize, zmp_error_t *error)
 {
-    if (self->maxsize_known)
+    pthread_mutex_t *mutex = &self->object.client->mutex;
+    pthread_mutex_lock (mutex);
+    bool known = self->maxsize_known;
+    *maxsize = self->maxsize;
+    pthread_mutex_unlock (mutex);
+    if (known)
         return 0;
     zmp_value_t *info = object_info (&self->object, error);
     if (!info)
         return -1;
-    zmp_uint_get (&zmp_value_get (info)->via.array.ptr[1], UINT64_MAX,
-                  &self->maxsize);
-    self->maxsize_known = true;
+    zmp_uint_get (&zmp_value_get (info)->via.array.ptr[1], UINT64_MAX, maxsize);
     zmp_value_destroy (&info);
+    pthread_mutex_lock (mutex);
+    self->maxsize = *maxsize;
+    self->maxsize_known = true;
+    pthread_mutex_unlock (mutex);
     return 0;
 }
 
@@ -159,9 +167,10 @@ zmp_queue_put (zmp_queue_t *self, const msgpack_object *item, int timeout_ms,
         zmp_error_set (error, ZMP_ERR_USAGE, "put needs an item");
         return -1;
     }
-    if (s_maxsize (self, error))
+    uint64_t maxsize;
+    if (s_maxsize (self, &maxsize, error))
         return -1;
-    if (self->maxsize == 0)
+    if (maxsize == 0)
         return object_send (&self->object, "put", OBJECT_ARGS (zmp_int (-1)),
                             item, error);
     return object_call_nil (&self->object, "put",
@@ -210,10 +219,11 @@ zmp_queue_empty (zmp_queue_t *self)
 bool
 zmp_queue_full (zmp_queue_t *self)
 {
-    if (s_maxsize (self, NULL) || self->maxsize == 0)
+    uint64_t maxsize;
+    if (s_maxsize (self, &maxsize, NULL) || maxsize == 0)
         return false;
     long size = zmp_queue_qsize (self, NULL);
-    return size >= 0 && (uint64_t) size >= self->maxsize;
+    return size >= 0 && (uint64_t) size >= maxsize;
 }
 
 int

@@ -129,15 +129,17 @@ s_send (zsock_t *socket, zmsg_t **msg_p)
 }
 
 //  A peer that said HELLO and was welcomed; returns the WELCOME's slots.
+//  A client with agent_pid (not 0) is a task process of that agent.
 static zsock_t *
-s_peer (fixture_t *fixture, zmp_role_t role, uint32_t slots,
-        uint32_t *cluster_slots)
+s_peer_as (fixture_t *fixture, zmp_role_t role, uint32_t slots,
+           uint32_t *cluster_slots, int64_t pid, int64_t agent_pid)
 {
     zsock_t *socket = s_socket (fixture);
     zmp_proto_hello_t hello;
     memset (&hello, 0, sizeof hello);
     hello.role = role;
-    hello.pid = 4242;
+    hello.pid = pid;
+    hello.agent_pid = agent_pid;
     hello.slots = slots;
     snprintf (hello.host, sizeof hello.host, "test-host");
     snprintf (hello.name, sizeof hello.name,
@@ -156,6 +158,13 @@ s_peer (fixture_t *fixture, zmp_role_t role, uint32_t slots,
         *cluster_slots = welcome.slots;
     zmsg_destroy (&msg);
     return socket;
+}
+
+static zsock_t *
+s_peer (fixture_t *fixture, zmp_role_t role, uint32_t slots,
+        uint32_t *cluster_slots)
+{
+    return s_peer_as (fixture, role, slots, cluster_slots, 4242, 0);
 }
 
 //  Submit count tasks of function with ids first_id... to pool.
@@ -800,6 +809,23 @@ test_broker_hosts_shared_objects_for_clients (void **state)
     msg = s_recv_command (client, ZMP_PROTO_ERROR, 5000);
     assert_non_null (msg);
     zmsg_destroy (&msg);
+    //  The same process saying HELLO again (it lost the broker a while)
+    //  keeps its objects
+    zmp_proto_hello_t hello;
+    memset (&hello, 0, sizeof hello);
+    hello.role = ZMP_ROLE_CLIENT;
+    hello.pid = 4242;
+    snprintf (hello.host, sizeof hello.host, "test-host");
+    msg = zmp_proto_new (ZMP_PROTO_HELLO);
+    zframe_t *hello_body = zmp_proto_encode_hello (&hello);
+    zmsg_append (msg, &hello_body);
+    s_send (client, &msg);
+    msg = s_recv_command (client, ZMP_PROTO_WELCOME, 5000);
+    zmsg_destroy (&msg);
+    s_object (client, 9, "qsize", queue, NULL, 0, NULL);
+    value = s_outcome (client, 9, &error);
+    assert_non_null (value);
+    zmp_value_destroy (&value);
     //  A client that says goodbye takes its objects with it
     msg = zmp_proto_new (ZMP_PROTO_BYE);
     s_send (client, &msg);
@@ -886,6 +912,86 @@ test_broker_runs_a_process_outside_the_slots (void **state)
     zmsg_destroy (&msg);
 }
 
+//  Send a DONE for task with status and pid, the value an error map
+static void
+s_done_as (zsock_t *worker, const dispatched_t *task, uint32_t status,
+           int64_t pid)
+{
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_DONE);
+    zmp_proto_done_t done = { task->header.slot, task->header.seq, status, pid,
+                              0 };
+    zframe_t *header = zmp_proto_encode_done (&done);
+    zmp_error_t error;
+    zmp_error_set (&error, (zmp_error_kind_t) status, "gone");
+    zframe_t *value = zmp_proto_encode_error (&error);
+    zmsg_append (msg, &header);
+    zmsg_append (msg, &value);
+    s_send (worker, &msg);
+}
+
+static void
+test_broker_releases_locks_of_a_dead_task_process_only (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    //  The worker's pid is 4242; its task process 777 holds a lock
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *task_process =
+        s_peer_as (fixture, ZMP_ROLE_CLIENT, 0, NULL, 777, 4242);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    zmp_error_t error;
+    msgpack_object kind = zmp_str ("lock");
+    s_object (client, 1, "new", 0, &kind, 1, NULL);
+    zmp_value_t *value = s_outcome (client, 1, &error);
+    uint64_t lock;
+    assert_true (zmp_handle_decode (zmp_value_get (value), NULL, &lock));
+    zmp_value_destroy (&value);
+    msgpack_object now[] = { zmp_uint (1), zmp_int (0) };
+    s_object (task_process, 2, "acquire", lock, now, 2, NULL);
+    value = s_outcome (task_process, 2, &error);
+    zmp_value_destroy (&value);
+    msgpack_object forever[] = { zmp_uint (1), zmp_int (-1) };
+    s_object (client, 3, "acquire", lock, forever, 2, NULL);
+    //  A cancelled task whose process lives (pid 0) changes nothing
+    s_submit (client, 1, 2, "sleep", 0);
+    dispatched_t tasks[2];
+    int count = s_take_dispatch (worker, tasks, 2, 5000);
+    assert_true (count >= 1);
+    s_done_as (worker, &tasks[0], ZMP_ERR_CANCELLED, 0);
+    uint64_t ids[2];
+    uint32_t statuses[2];
+    s_take_results (client, 1, ids, statuses);
+    assert_int_equal (statuses[0], ZMP_ERR_CANCELLED);
+    //  ...so the lock is still held: nothing else comes
+    zmsg_t *msg = s_recv (client, 300);
+    if (msg && zmp_proto_command (msg, NULL) != ZMP_PROTO_HEARTBEAT)
+        fail_msg ("the waiter was answered: %s",
+                  zmp_proto_command_name (zmp_proto_command (msg, NULL)));
+    zmsg_destroy (&msg);
+    //  A crash of process 777: its lock goes to the waiter, who is told
+    if (count < 2)
+        count += s_take_dispatch (worker, tasks + 1, 1, 5000);
+    assert_int_equal (count, 2);
+    s_done_as (worker, &tasks[1], ZMP_ERR_CRASHED, 777);
+    s_take_results (client, 1, ids, statuses);
+    msg = s_recv_command (client, ZMP_PROTO_REPLY, 5000);
+    assert_non_null (msg);
+    zmsg_first (msg);
+    uint64_t id;
+    zmp_proto_decode_uint (zmsg_next (msg), &id, NULL);
+    assert_int_equal (id, 3);
+    zframe_t *body = zframe_dup (zmsg_next (msg));
+    zmsg_destroy (&msg);
+    value = zmp_proto_decode_outcome (&body, &error);
+    assert_non_null (value);
+    assert_true (zmp_value_get (value)->via.boolean);  //  owner_died
+    zmp_value_destroy (&value);
+    //  And the dead process's connection is forgotten
+    s_object (task_process, 4, "release", lock, now, 1, NULL);
+    msg = s_recv_command (task_process, ZMP_PROTO_ERROR, 5000);
+    assert_non_null (msg);
+    zmsg_destroy (&msg);
+}
+
 int
 main (void)
 {
@@ -922,6 +1028,9 @@ main (void)
             test_broker_hosts_shared_objects_for_clients, s_up, s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_runs_a_process_outside_the_slots, s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_releases_locks_of_a_dead_task_process_only, s_up,
+            s_down),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -546,13 +546,13 @@ test_store_lock_owner_death_is_told (void **state)
     uint64_t lock = s_new (f, "A", "lock", NONE);
     assert_false (s_ok_bool (f, s_acquire (f, "B", lock, 1, -1)));
     uint64_t waiting = s_acquire (f, "C", lock, 1, -1);
-    zmp_store_peer_gone (f->store, "B");
+    zmp_store_peer_gone (f->store, "B", true);
     assert_true (s_ok_bool (f, waiting));  //  Held, and told
     s_ok_nil (f, s_release (f, "C", lock, 1));
     assert_false (s_ok_bool (f, s_acquire (f, "C", lock, 1, 0)));
 
     //  With nobody waiting, the next acquirer is told
-    zmp_store_peer_gone (f->store, "C");
+    zmp_store_peer_gone (f->store, "C", true);
     assert_true (s_ok_bool (f, s_acquire (f, "D", lock, 1, 0)));
     s_ok_nil (f, s_release (f, "D", lock, 1));
     assert_false (s_ok_bool (f, s_acquire (f, "D", lock, 1, 0)));
@@ -578,7 +578,7 @@ test_store_semaphore_counts_and_bounds (void **state)
     s_ok_bool (f, s_acquire (f, "D", semaphore, 1, 0));
     s_ok_bool (f, s_acquire (f, "D", semaphore, 1, 0));
     uint64_t blocked = s_acquire (f, "E", semaphore, 1, -1);
-    zmp_store_peer_gone (f->store, "D");
+    zmp_store_peer_gone (f->store, "D", true);
     assert_true (s_ok_bool (f, blocked));
 }
 
@@ -717,7 +717,7 @@ test_store_barrier_lets_parties_through_together (void **state)
     //  A party that dies while waiting breaks it too
     uint64_t left = s_call (f, "A", "wait", barrier, ARGS (zmp_int (-1)), NONE);
     s_call (f, "Z", "wait", barrier, ARGS (zmp_int (-1)), NONE);
-    zmp_store_peer_gone (f->store, "Z");
+    zmp_store_peer_gone (f->store, "Z", true);
     s_fails (f, left, ZMP_ERR_BROKEN);
     s_ok_nil (f, s_call (f, "A", "abort", barrier, NONE, NONE));
     s_fails (f, s_call (f, "A", "wait", barrier, ARGS (zmp_int (-1)), NONE),
@@ -952,7 +952,7 @@ test_store_object_lives_while_someone_holds_it (void **state)
     assert_int_equal (zmp_store_retain (f->store, queue, NULL), 0);
     s_ok_nil (f, s_call (f, "A", "detach", queue, NONE, NONE));
     s_fails (f, s_call (f, "A", "detach", queue, NONE, NONE), ZMP_ERR_USAGE);
-    zmp_store_peer_gone (f->store, "B");
+    zmp_store_peer_gone (f->store, "B", true);
     assert_int_equal (zmp_store_objects (f->store), 1);
     //  Waiters of an object that goes are told
     s_ok_int (f, s_get (f, "C", queue, 0));
@@ -987,7 +987,7 @@ test_store_frees_everything_a_gone_peer_made (void **state)
     assert_true (zmp_store_objects (f->store) > 0);
     assert_true (zmp_store_bytes (f->store) > 0);
     assert_int_equal (zmp_store_waiting (f->store), 5000);
-    zmp_store_peer_gone (f->store, "A");
+    zmp_store_peer_gone (f->store, "A", true);
     assert_int_equal (zmp_store_objects (f->store), 0);
     assert_int_equal (zmp_store_bytes (f->store), 0);
     assert_int_equal (zmp_store_waiting (f->store), 0);
@@ -1000,7 +1000,7 @@ test_store_peer_gone_drops_its_waits_silently (void **state)
     uint64_t queue = s_queue (f, 0, false);
     uint64_t gone = s_get (f, "B", queue, 100);
     uint64_t stays = s_get (f, "C", queue, -1);
-    zmp_store_peer_gone (f->store, "B");
+    zmp_store_peer_gone (f->store, "B", true);
     s_advance (f, 200);
     assert_false (s_answered (f, gone));
     s_ok_nil (f, s_put (f, "A", queue, 5, -1));
@@ -1086,6 +1086,93 @@ test_store_answers_bad_operations_with_a_reason (void **state)
     s_fails (f, s_get (f, "A", queue, 0), ZMP_ERR_EMPTY);
 }
 
+static void
+test_store_clean_leave_releases_locks_but_keeps_semaphore_units (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    uint64_t lock = s_new (f, "A", "lock", NONE);
+    uint64_t semaphore =
+        s_new (f, "A", "semaphore", ARGS (zmp_uint (1), zmp_bool (false)));
+    assert_false (s_ok_bool (f, s_acquire (f, "B", lock, 1, -1)));
+    assert_false (s_ok_bool (f, s_acquire (f, "B", semaphore, 1, -1)));
+    zmp_store_peer_gone (f->store, "B", false);  //  Said goodbye
+    //  A lock held at goodbye is freed, and the next one told
+    assert_true (s_ok_bool (f, s_acquire (f, "C", lock, 1, 0)));
+    //  A semaphore has no owner: what B took stays taken, as in Python
+    s_fails (f, s_acquire (f, "C", semaphore, 1, 0), ZMP_ERR_WAIT_TIMEOUT);
+}
+
+static void
+test_store_returning_peer_keeps_objects_and_locks (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    uint64_t queue = s_queue (f, 0, false);  //  Made by A
+    uint64_t lock = s_new (f, "A", "lock", NONE);
+    s_ok_bool (f, s_acquire (f, "A", lock, 1, -1));
+    uint64_t waiting = s_get (f, "A", queue, -1);
+    zmp_store_peer_reset (f->store, "A");  //  A lost us a while, came back
+    assert_int_equal (zmp_store_waiting (f->store), 0);
+    assert_int_equal (zmp_store_objects (f->store), 2);
+    s_fails (f, s_acquire (f, "C", lock, 1, 0), ZMP_ERR_WAIT_TIMEOUT);
+    //  The put does not go to the dropped get: it stays in the queue
+    s_ok_nil (f, s_put (f, "C", queue, 5, -1));
+    assert_false (s_answered (f, waiting));
+    assert_int_equal (s_ok_int (f, s_get (f, "A", queue, 0)), 5);
+    s_ok_nil (f, s_release (f, "A", lock, 1));
+}
+
+static void
+test_store_counts_waiting_puts_and_caps_waiters (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    uint64_t queue = s_queue (f, 1, false);
+    s_ok_nil (f, s_put (f, "A", queue, 1, -1));
+    uint64_t one_item = zmp_store_bytes (f->store);
+    uint64_t waiting = s_put (f, "A", queue, 2, 100);
+    //  The item waiting for room counts against the limit too
+    assert_int_equal (zmp_store_bytes (f->store), 2 * one_item);
+    s_advance (f, 100);
+    s_fails (f, waiting, ZMP_ERR_FULL);
+    assert_int_equal (zmp_store_bytes (f->store), one_item);
+    uint64_t moved = s_put (f, "A", queue, 3, -1);
+    assert_int_equal (s_ok_int (f, s_get (f, "B", queue, 0)), 1);
+    s_ok_nil (f, moved);
+    assert_int_equal (zmp_store_bytes (f->store), one_item);
+
+    //  One client cannot fill the broker with waits
+    uint64_t empty = s_queue (f, 0, false);
+    for (int index = 0; index < ZMP_STORE_WAITERS_MAX; index++)
+        s_get (f, "W", empty, -1);
+    s_fails (f, s_get (f, "W", empty, -1), ZMP_ERR_LIMIT);
+    s_fails (f,
+             s_call (f, "W", "put", queue, ARGS (zmp_int (-1)),
+                     (msgpack_object[]){ zmp_int (9) }, 1),
+             ZMP_ERR_LIMIT);
+    assert_int_equal (zmp_store_waiting (f->store), ZMP_STORE_WAITERS_MAX);
+    zmp_store_peer_gone (f->store, "W", true);
+    assert_int_equal (zmp_store_waiting (f->store), 0);
+}
+
+static void
+test_store_charges_list_items_their_frames (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;  //  A 64-byte store
+    uint64_t request =
+        s_call (f, "A", "new", 0, ARGS (zmp_str ("list")), NULL, 0);
+    zmp_value_t *handle = s_ok (f, request);
+    uint64_t list;
+    assert_true (zmp_handle_decode (zmp_value_get (handle), NULL, &list));
+    zmp_value_destroy (&handle);
+    //  Two nils are three bytes of payload, but two frames
+    msgpack_object nils[2] = { zmp_nil (), zmp_nil () };
+    msgpack_object array = zmp_array (nils, 2);
+    s_fails (f, s_call (f, "A", "extend", list, NONE, &array, 1),
+             ZMP_ERR_LIMIT);
+    s_fails (f, s_call (f, "A", "extend", list, NONE, &nils[0], 1),
+             ZMP_ERR_BAD_ARGUMENTS);
+    assert_int_equal (zmp_store_bytes (f->store), 0);
+}
+
 int
 main (void)
 {
@@ -1115,8 +1202,14 @@ main (void)
         T (test_store_object_lives_while_someone_holds_it),
         T (test_store_frees_everything_a_gone_peer_made),
         T (test_store_peer_gone_drops_its_waits_silently),
+        T (test_store_clean_leave_releases_locks_but_keeps_semaphore_units),
+        T (test_store_returning_peer_keeps_objects_and_locks),
         cmocka_unit_test_setup_teardown (test_store_enforces_its_limits,
                                          s_setup_small, s_teardown),
+        T (test_store_counts_waiting_puts_and_caps_waiters),
+        cmocka_unit_test_setup_teardown (
+            test_store_charges_list_items_their_frames, s_setup_small,
+            s_teardown),
         T (test_store_answers_bad_operations_with_a_reason),
 #undef T
     };

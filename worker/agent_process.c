@@ -174,15 +174,11 @@ agent_process_start (zmp_agent_t *self, agent_task_t **task_p)
         self->fatal = true;  //  The spawner is gone
 }
 
-//  The process ended: take what is left, then report it.
+//  Send the DONE of a process that ended as event says
 static void
-s_ended (zmp_agent_t *self, agent_process_t *process,
-         const zmp_spawn_event_t *event)
+s_report (zmp_agent_t *self, agent_process_t *process,
+          const zmp_spawn_event_t *event)
 {
-    if (process->child.fd >= 0)
-        agent_child_read (&process->child, s_on_result, process);
-    s_read_output (self, process, 1, INT32_MAX);
-    s_read_output (self, process, 2, INT32_MAX);
     int status = event->status;
     const char *function = process->function;
     if (process->aborted)
@@ -201,6 +197,20 @@ s_ended (zmp_agent_t *self, agent_process_t *process,
                           event->pid, ZMP_ERR_CRASHED, 0, WEXITSTATUS (status),
                           "process %s exited with code %d before it returned",
                           function, WEXITSTATUS (status));
+}
+
+//  The process ended: take what is left, then report it (unless its DONE
+//  went already).
+static void
+s_ended (zmp_agent_t *self, agent_process_t *process,
+         const zmp_spawn_event_t *event)
+{
+    if (process->child.fd >= 0)
+        agent_child_read (&process->child, s_on_result, process);
+    s_read_output (self, process, 1, INT32_MAX);
+    s_read_output (self, process, 2, INT32_MAX);
+    if (!process->reported)
+        s_report (self, process, event);
     s_forget (self, process);
 }
 
@@ -229,8 +239,14 @@ agent_process_spawned (zmp_agent_t *self, zmp_spawn_event_t *event)
             s_event (self, process, ZMP_EVENT_STARTED, self->host,
                      strlen (self->host));
             if (agent_child_send (&process->child, &process->task)) {
-                zmp_warning ("worker: process %d: arguments over the limit",
-                             (int) event->pid);
+                //  Its end says why, not just that it was killed
+                agent_done_error (self, ZMP_PROTO_PROCESS_SLOT, process->seq, 0,
+                                  ZMP_ERR_LIMIT, 0, 0,
+                                  "arguments of %zu bytes are over the "
+                                  "limit of %u",
+                                  zframe_size (process->task->args),
+                                  ZMP_CHILD_PAYLOAD_MAX);
+                process->reported = true;
                 process->kill_signal = SIGKILL;
             }
             if (process->kill_signal)

@@ -158,6 +158,7 @@ typedef struct {
     int err_fd;        //  Read end of its stderr, -1 once closed
     int kill_signal;   //  To send as soon as it runs; 0: none
     bool aborted;      //  Its client is gone: report it cancelled
+    bool reported;     //  Its DONE went already (it could not start)
     bool answered;     //  It wrote its result
     uint32_t status;   //  The result's status
     zframe_t *result;  //  Owned: the result's value

@@ -236,7 +236,7 @@ s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
 {
     zmp_agent_t *self = (zmp_agent_t *) arg;
     if (task->abort_kind != ZMP_ERR_NONE)
-        s_done_cancelled (self, task, child->pid);
+        s_done_cancelled (self, task, 0);  //  Pid 0: its process lives on
     else {
         zframe_t *value = zframe_new (payload, size);
         agent_done (self, task->header.slot, task->header.seq, status,

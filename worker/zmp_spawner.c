@@ -147,13 +147,13 @@ s_spawn (s_spawner_state_t *state, uint32_t slot, bool process)
     report.slot = slot;
     //  Ours, then the child's: socket, stdout pipe, stderr pipe
     int mine[3] = { -1, -1, -1 }, theirs[3] = { -1, -1, -1 };
-    int pair[2], out[2] = { -1, -1 }, err[2] = { -1, -1 };
+    int pair[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
     if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair)
         || (process && (s_pipe (out) || s_pipe (err)))) {
         report.kind = ZMP_SPAWN_FAILED;
         report.status = errno;
-        int all[4] = { out[0], out[1], err[0], err[1] };
-        s_close_all (all, 4);
+        int all[6] = { pair[0], pair[1], out[0], out[1], err[0], err[1] };
+        s_close_all (all, 6);
         return s_send_report (state->control, &report, NULL, 0);
     }
     mine[0] = pair[0];

@@ -668,7 +668,12 @@ zmp_value_t *zmp_connection_recv (zmp_connection_t *self, int timeout_ms,
 int zmp_connection_poll (zmp_connection_t *self, int timeout_ms,
                          zmp_error_t *error);
 
-//  Close this end: the other end reads end of file after what was sent.
+//  Close this end for everyone who holds it (in Python each process closes
+//  only its own copy): sends on it fail from now on, and the other end
+//  reads end of file after what was sent. To stop using an end without
+//  closing it for the others, as a Python parent closes its copy of the
+//  child's end after start (), destroy your handle instead: an end whose
+//  last holder lets go closes by itself.
 int zmp_connection_close (zmp_connection_t *self, zmp_error_t *error);
 
 //  Lock, RLock, Semaphore, BoundedSemaphore -------------------------------
@@ -733,9 +738,10 @@ int zmp_condition_acquire (zmp_condition_t *self, int timeout_ms,
 int zmp_condition_release (zmp_condition_t *self, zmp_error_t *error);
 
 //  With the lock held by this thread: release it, wait up to timeout_ms
-//  for a notify, take the lock again. Returns 0 if notified, -1 with kind
-//  wait_timeout if not (the lock is held again either way), or -1 with
-//  kind usage if the lock was not held.
+//  for a notify, take the lock again. Returns 0 if notified (or
+//  ZMP_OWNER_DIED, as zmp_lock_acquire), -1 with kind wait_timeout if not
+//  (the lock is held again either way, and whether its last owner died is
+//  not said), or -1 with kind usage if the lock was not held.
 int zmp_condition_wait (zmp_condition_t *self, int timeout_ms,
                         zmp_error_t *error);
 
