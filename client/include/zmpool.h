@@ -547,11 +547,13 @@ int zmp_process_kill (zmp_process_t *self, zmp_error_t *error);
 //  milliseconds, or ZMP_FOREVER.
 //
 //  Owner death: a lock held by a process belongs to that process (its
-//  connection to the broker). When the process or its host dies, the
-//  broker releases what it held, and the next acquire returns
-//  ZMP_OWNER_DIED instead of 0, as pthread_mutex_lock returns EOWNERDEAD
-//  for a robust mutex: the lock is held, but what it guarded may be
-//  half-changed.
+//  connection to the broker). When the process ends, or it or its host
+//  dies, the broker releases the locks it held, and the next acquire
+//  returns ZMP_OWNER_DIED instead of 0, as pthread_mutex_lock returns
+//  EOWNERDEAD for a robust mutex: the lock is held, but what it guarded
+//  may be half-changed. Semaphore units come back only when their holder
+//  dies (a semaphore has no owner in Python; a process that ends cleanly
+//  keeps what it took).
 //
 //  Every object may be used from several threads at once.
 
