@@ -62,6 +62,23 @@ cli_option_error (const char *command, int option, char **argv)
 }
 
 //  --------------------------------------------------------------------------
+//  Check FUNCTION and --module for map and run.
+
+int
+cli_check_function (const char *command, bool function_given,
+                    const char *endpoint, size_t module_count)
+{
+    if (!function_given)
+        return cli_usage_error (command, "FUNCTION is missing");
+    if (endpoint && module_count)
+        return cli_usage_error (command,
+                                "--module is for a local cluster; load "
+                                "modules on the workers of %s instead",
+                                endpoint);
+    return -1;
+}
+
+//  --------------------------------------------------------------------------
 //  Parse a whole number in a range.
 
 bool

@@ -35,6 +35,12 @@ int cli_fail (const char *command, const char *format, ...)
 //  call with opterr = 0 and an optstring that starts with ':'); returns 2.
 int cli_option_error (const char *command, int option, char **argv);
 
+//  The checks of commands that run FUNCTION (map, run): it must be there,
+//  and --module makes no sense with --connect. Returns -1 if all is well,
+//  else the usage error's exit status (said on stderr).
+int cli_check_function (const char *command, bool function_given,
+                        const char *endpoint, size_t module_count);
+
 //  Parse text as a whole number in [min, max]. Returns false if it is not.
 bool cli_parse_long (const char *text, long min, long max, long *value);
 

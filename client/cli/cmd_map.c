@@ -294,13 +294,8 @@ cli_map (int argc, char **argv)
                 rc = cli_option_error ("map", option, argv);
         }
     }
-    if (rc < 0 && optind >= argc)
-        rc = cli_usage_error ("map", "FUNCTION is missing");
-    if (rc < 0 && endpoint && module_count)
-        rc = cli_usage_error ("map",
-                              "--module is for a local cluster; load modules "
-                              "on the workers of %s instead",
-                              endpoint);
+    if (rc < 0)
+        rc = cli_check_function ("map", optind < argc, endpoint, module_count);
     if (rc >= 0) {
         free (modules);
         return rc;

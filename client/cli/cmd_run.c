@@ -170,13 +170,8 @@ cli_run (int argc, char **argv)
                 rc = cli_option_error ("run", option, argv);
         }
     }
-    if (rc < 0 && optind >= argc)
-        rc = cli_usage_error ("run", "FUNCTION is missing");
-    if (rc < 0 && endpoint && module_count)
-        rc = cli_usage_error ("run",
-                              "--module is for a local cluster; load modules "
-                              "on the workers of %s instead",
-                              endpoint);
+    if (rc < 0)
+        rc = cli_check_function ("run", optind < argc, endpoint, module_count);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     const char *function = rc < 0 ? argv[optind++] : NULL;
