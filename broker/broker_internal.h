@@ -33,11 +33,13 @@ typedef struct {
     uint32_t flags;         //  ZMP_TASK_*
     uint32_t timeout_ms;    //  Run-time limit, 0: none
     char function[ZMP_FUNCTION_NAME_MAX + 1];
-    zframe_t *args;         //  Owned until dispatched, then sent on
+    zframe_t *args;         //  Owned; a copy goes in each DISPATCH, so
+                            //  that it can run again elsewhere
     broker_peer_t *worker;  //  Borrowed: where it runs, or NULL
     uint32_t slot;          //  Window slot at that worker
     uint64_t seq;           //  Dispatch number, unique per broker
     uint32_t attempt;       //  Dispatches so far (1: no retries yet)
+    uint32_t lost;          //  Times its worker was lost while it ran
     uint64_t *handles;      //  Owned: objects its arguments name, each
                             //  retained in the store while the task lives
     uint32_t handle_count;
@@ -96,7 +98,8 @@ typedef struct {
     uint64_t failed;      //  Of those, failures
     uint64_t stale;       //  Results for tasks no longer there
     uint64_t rejected;    //  Malformed or refused messages
-    uint64_t lost;        //  Tasks lost with their worker
+    uint64_t lost;        //  Tasks failed because their worker was lost
+    uint64_t retried;     //  Tasks queued again after their worker was lost
 } broker_counters_t;
 
 //  The scheduler: peers, pools, tasks, fair dispatch
@@ -109,6 +112,7 @@ typedef struct {
     zmp_store_t *store;  //  Borrowed: the shared objects
     int prefetch;        //  Fixed prefetch per worker, or -1:
                          //  adaptive (BROKER_PREFETCH_*)
+    uint32_t retries;    //  Re-runs of a task whose worker is lost
     uint64_t next_seq;   //  Next dispatch number
     uint64_t queued;     //  Tasks waiting, all clients
     uint32_t slots;      //  Slots of all workers
@@ -126,7 +130,7 @@ typedef struct {
 #define BROKER_PREFETCH_MAX      1024
 
 //  zmp_sched.c
-void broker_sched_init (broker_sched_t *sched, int prefetch,
+void broker_sched_init (broker_sched_t *sched, int prefetch, uint32_t retries,
                         zmp_store_t *store);
 void broker_sched_destroy (broker_sched_t *sched);
 //  Routing key (hex) of a routing id frame, into key (513 bytes)

@@ -70,9 +70,12 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         return NULL;
     }
     self->store = zmp_store_new (s_store_reply, self, 0, 0);
+    int retries = self->config.retries == 0  ? ZMP_BROKER_RETRIES
+                  : self->config.retries < 0 ? 0
+                                             : self->config.retries;
     broker_sched_init (&self->sched,
                        self->config.prefetch < 0 ? -1 : self->config.prefetch,
-                       self->store);
+                       (uint32_t) retries, self->store);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zsock_set_router_mandatory (self->router, 1);

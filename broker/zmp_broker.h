@@ -10,8 +10,9 @@
 
     Liveness: both sides send HEARTBEAT when they have nothing else to say;
     a peer silent for liveness x heartbeat_ms is gone. A lost worker's tasks
-    fail with kind worker_lost; a lost client's tasks are dropped and its
-    running ones stopped.
+    go back to the head of their queues and run elsewhere, up to `retries`
+    times each (no fault of theirs); then they fail with kind worker_lost.
+    A lost client's tasks are dropped and its running ones stopped.
 
     One thread, one socket, one loop (zmp_broker_run).
 */
@@ -31,11 +32,15 @@ typedef struct {
                                 //  slots, fixed; or ZMP_BROKER_ADAPTIVE
     const char *endpoint_file;  //  NULL, or written with the bound endpoint
     int ready_fd;               //  -1, or written the endpoint and closed
+    int retries;  //  Re-runs of a task whose worker was lost: 0 takes
+                  //  ZMP_BROKER_RETRIES, ZMP_BROKER_NO_RETRIES none
 } zmp_broker_config_t;
 
 #define ZMP_BROKER_HEARTBEAT_MS 1000
 #define ZMP_BROKER_LIVENESS     5
 #define ZMP_BROKER_ADAPTIVE     -1  //  Prefetch by the workers' task times
+#define ZMP_BROKER_RETRIES      3
+#define ZMP_BROKER_NO_RETRIES   -1
 
 //  Bind the broker's socket. Returns NULL with kind usage if heartbeat_ms
 //  or liveness is outside ZMP_PROTO_HEARTBEAT_MIN..MAX or

@@ -109,9 +109,11 @@ s_id_hash_new (void)
 //  Set the scheduler up.
 
 void
-broker_sched_init (broker_sched_t *sched, int prefetch, zmp_store_t *store)
+broker_sched_init (broker_sched_t *sched, int prefetch, uint32_t retries,
+                   zmp_store_t *store)
 {
     memset (sched, 0, sizeof *sched);
+    sched->retries = retries;
     sched->store = store;
     sched->pending = zlistx_new ();
     zlistx_set_destructor (sched->pending, s_task_free);
@@ -296,10 +298,24 @@ s_worker_clear (broker_sched_t *sched, broker_peer_t *worker)
         if (!task)
             continue;
         worker->window[slot] = NULL;
+        task->worker = NULL;
+        if (task->pool && task->lost < sched->retries) {
+            //  No fault of the task's: it runs again, first in its pool
+            task->lost++;
+            task->pool->running--;
+            task->client->running--;
+            zlistx_add_start (task->pool->queue, task);
+            task->client->queued++;
+            sched->queued++;
+            sched->counters.retried++;
+            continue;
+        }
         zmp_error_t error;
         zmp_error_set (&error, ZMP_ERR_WORKER_LOST,
-                       "the worker running task %s (pid %lld) was lost",
-                       task->function, (long long) worker->hello.pid);
+                       "the worker running task %s (pid %lld) was lost, "
+                       "after %u other lost workers",
+                       task->function, (long long) worker->hello.pid,
+                       task->lost);
         snprintf (error.host, sizeof error.host, "%s", worker->hello.host);
         zframe_t *value = zmp_proto_encode_error (&error);
         sched->counters.lost++;
@@ -807,8 +823,13 @@ s_dispatch (broker_sched_t *sched, broker_peer_t *worker, broker_task_t *task)
     dispatch.timeout_ms = task->timeout_ms;
     memcpy (dispatch.function, task->function, sizeof dispatch.function);
     zframe_t *header = zmp_proto_encode_dispatch (&dispatch);
-    //  The argument frame goes on as it came, uncopied
-    broker_peer_queue (sched, worker, ZMP_PROTO_DISPATCH, &header, &task->args);
+    //  A task may have to run again (its worker lost): it keeps its
+    //  arguments and sends a copy. A Process never runs twice.
+    zframe_t *args =
+        task->flags & ZMP_TASK_PROCESS ? task->args : zframe_dup (task->args);
+    if (args == task->args)
+        task->args = NULL;
+    broker_peer_queue (sched, worker, ZMP_PROTO_DISPATCH, &header, &args);
 }
 
 void
@@ -934,7 +955,7 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
     s_pack_uint (&packer, "queued", sched->queued);
     s_pack_uint (&packer, "running", running);
     zmp_pack_cstr (&packer, "counters");
-    msgpack_pack_map (&packer, 7);
+    msgpack_pack_map (&packer, 8);
     s_pack_uint (&packer, "submitted", sched->counters.submitted);
     s_pack_uint (&packer, "dispatched", sched->counters.dispatched);
     s_pack_uint (&packer, "completed", sched->counters.completed);
@@ -942,6 +963,7 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
     s_pack_uint (&packer, "stale", sched->counters.stale);
     s_pack_uint (&packer, "rejected", sched->counters.rejected);
     s_pack_uint (&packer, "lost", sched->counters.lost);
+    s_pack_uint (&packer, "retried", sched->counters.retried);
     zmp_pack_cstr (&packer, "objects");
     msgpack_pack_map (&packer, 4);
     s_pack_uint (&packer, "count", zmp_store_objects (sched->store));

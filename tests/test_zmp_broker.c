@@ -27,16 +27,18 @@ typedef struct {
 
 static int s_fixture_number = 0;
 
-//  Start a broker (heartbeat_ms, liveness, prefetch) for one test.
+//  Start a broker (heartbeat_ms, liveness, prefetch, retries) for one test.
 static int
-s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch)
+s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
+              int retries)
 {
     fixture_t *fixture = (fixture_t *) zmalloc (sizeof (fixture_t));
     snprintf (fixture->endpoint, sizeof fixture->endpoint, "inproc://broker-%d",
               ++s_fixture_number);
     fixture->sockets = zlistx_new ();
-    zmp_broker_config_t config = { fixture->endpoint, heartbeat_ms, liveness,
-                                   prefetch,          NULL,         -1 };
+    zmp_broker_config_t config = {
+        fixture->endpoint, heartbeat_ms, liveness, prefetch, NULL, -1, retries
+    };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
     if (broker)
@@ -50,19 +52,25 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch)
 static int
 s_up (void **state)
 {
-    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 2);
+    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 2, 0);
 }
 
 static int
 s_up_no_prefetch (void **state)
 {
-    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 0);
+    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 0, 0);
 }
 
 static int
 s_up_fast_heartbeat (void **state)
 {
-    return s_fixture_up (state, 50, 3, 2);
+    return s_fixture_up (state, 50, 3, 2, 0);
+}
+
+static int
+s_up_fast_heartbeat_no_retries (void **state)
+{
+    return s_fixture_up (state, 50, 3, 2, ZMP_BROKER_NO_RETRIES);
 }
 
 static int
@@ -401,6 +409,62 @@ test_broker_drops_stale_results (void **state)
     zmsg_t *extra = s_recv (client, 200);
     assert_true (!extra
                  || zmp_proto_command (extra, NULL) == ZMP_PROTO_HEARTBEAT);
+    zmsg_destroy (&extra);
+}
+
+static void
+test_broker_runs_a_lost_workers_tasks_elsewhere (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *lost = s_peer (fixture, ZMP_ROLE_WORKER, 2, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 1, 2, "sleep", 0);
+    dispatched_t tasks[4];
+    assert_int_equal (s_take_dispatch (lost, tasks, 4, 5000), 2);
+    assert_int_equal (tasks[0].header.attempt, 1);
+    //  Another worker joins; the first goes silent. Its tasks move over
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 2, NULL);
+    int64_t deadline = zclock_mono () + testkit_ms (5000);
+    int moved = 0;
+    while (moved < 2 && zclock_mono () < deadline) {
+        zmsg_t *heartbeat = zmp_proto_new (ZMP_PROTO_HEARTBEAT);
+        s_send (client, &heartbeat);
+        heartbeat = zmp_proto_new (ZMP_PROTO_HEARTBEAT);
+        s_send (worker, &heartbeat);
+        zmsg_t *msg = s_recv (worker, 20);
+        if (msg && zmp_proto_command (msg, NULL) == ZMP_PROTO_DISPATCH) {
+            zmsg_first (msg);
+            for (zframe_t *header = zmsg_next (msg); header;
+                 header = zmsg_next (msg)) {
+                zframe_t *args = zmsg_next (msg);
+                assert_int_equal (zmp_proto_decode_dispatch (
+                                      header, &tasks[2 + moved].header, NULL),
+                                  0);
+                assert_int_equal (zmp_proto_decode_uint (
+                                      args, &tasks[2 + moved].task_id, NULL),
+                                  0);
+                moved++;
+            }
+        }
+        zmsg_destroy (&msg);
+    }
+    assert_int_equal (moved, 2);
+    //  The same tasks, their arguments intact, on their second attempt
+    assert_true (tasks[2].task_id + tasks[3].task_id == 3);
+    assert_int_equal (tasks[2].header.attempt, 2);
+    s_done (worker, tasks + 2, 2, 0);
+    uint64_t ids[2];
+    uint32_t statuses[2];
+    s_take_results (client, 2, ids, statuses);
+    assert_int_equal (statuses[0], 0);
+    assert_int_equal (statuses[1], 0);
+    assert_true (ids[0] + ids[1] == 3);
+    //  The lost worker's late answers are stale: nothing more comes
+    s_done (lost, tasks, 2, 0);
+    zmsg_t *extra = s_recv (client, 200);
+    assert_true (!extra
+                 || zmp_proto_command (extra, NULL) == ZMP_PROTO_HEARTBEAT
+                 || zmp_proto_command (extra, NULL) == ZMP_PROTO_ERROR);
     zmsg_destroy (&extra);
 }
 
@@ -1010,6 +1074,9 @@ main (void)
                                          s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_reports_worker_lost_for_a_silent_worker,
+            s_up_fast_heartbeat_no_retries, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_runs_a_lost_workers_tasks_elsewhere,
             s_up_fast_heartbeat, s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_aborts_running_tasks_of_a_client_that_left,

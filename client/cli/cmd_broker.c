@@ -20,6 +20,8 @@ static const char *s_usage =
     "      --prefetch N        tasks sent to a worker beyond its slots, fixed\n"
     "                          (default: fitted to the workers' task times,\n"
     "                          about 2 ms of work queued per slot)\n"
+    "      --retries N         times a task runs again when the worker running\n"
+    "                          it is lost, 0 to 100 (default 3)\n"
     "      --endpoint-file F   write the bound endpoint to F (useful with a\n"
     "                          wildcard port, tcp://127.0.0.1:*)\n"
     "      --ready-fd N        write the bound endpoint to fd N, then close it\n"
@@ -38,6 +40,7 @@ cli_broker (int argc, char **argv)
         { "heartbeat-ms", required_argument, NULL, 'H' },
         { "liveness", required_argument, NULL, 'L' },
         { "prefetch", required_argument, NULL, 'P' },
+        { "retries", required_argument, NULL, 'T' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -50,7 +53,8 @@ cli_broker (int argc, char **argv)
                                    ZMP_BROKER_LIVENESS,
                                    ZMP_BROKER_ADAPTIVE,
                                    NULL,
-                                   -1 };
+                                   -1,
+                                   ZMP_BROKER_RETRIES };
     int verbosity = 0;
     long number;
     int option;
@@ -73,6 +77,13 @@ cli_broker (int argc, char **argv)
                         "broker", "--liveness takes 2 to 1000, not '%s'",
                         optarg);
                 config.liveness = (int) number;
+                break;
+            case 'T':
+                if (!cli_parse_long (optarg, 0, 100, &number))
+                    return cli_usage_error (
+                        "broker", "--retries takes 0 to 100, not '%s'", optarg);
+                config.retries =
+                    number == 0 ? ZMP_BROKER_NO_RETRIES : (int) number;
                 break;
             case 'P':
                 if (!cli_parse_long (optarg, 0, 1024, &number))
