@@ -336,6 +336,58 @@ test_cli_run_usage_errors_exit_2 (void **state)
 }
 
 static void
+test_cli_worker_gives_up_without_a_broker (void **state)
+{
+    (void) state;
+    //  Nothing listens on port 9 of loopback (discard, never served here)
+    const char *args[] = { "worker",      "--connect", "tcp://127.0.0.1:9",
+                           "--processes", "1",         "--give-up-after",
+                           "1",           "--quiet",   NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "giving up"));
+    s_run_free (&run);
+}
+
+static void
+test_cli_worker_joins_a_broker_that_comes_late (void **state)
+{
+    (void) state;
+    //  A free port: a broker's, stopped at once
+    char endpoint[256];
+    const char *quiet[] = { "--quiet", NULL };
+    pid_t broker = testkit_broker_start (endpoint, sizeof endpoint, quiet);
+    assert_true (broker > 0);
+    assert_int_equal (testkit_stop_cleanly (broker), 0);
+    const char *worker_args[] = { "worker",      "--connect", endpoint,
+                                  "--processes", "1",         "--quiet",
+                                  NULL };
+    pid_t worker = testkit_spawn (worker_args);
+    assert_true (worker > 0);
+    //  The worker tries for a while before the broker is back
+    const char *none[] = { "status", "--connect", endpoint, "--workers",
+                           "1",      "--timeout", "1",      NULL };
+    run_t run = s_run (none, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "0 of 1 workers"));
+    s_run_free (&run);
+    const char *bind[] = { "--quiet", "--bind", endpoint, NULL };
+    char again[256];
+    broker = testkit_broker_start (again, sizeof again, bind);
+    assert_true (broker > 0);
+    assert_string_equal (again, endpoint);
+    //  ...and joins it, within its back-off
+    const char *wait[] = { "status", "--connect", endpoint, "--workers",
+                           "1",      "--timeout", "40",     NULL };
+    run = s_run (wait, NULL);
+    assert_int_equal (run.status, 0);
+    assert_non_null (strstr (run.out, "1 workers"));
+    s_run_free (&run);
+    assert_int_equal (testkit_stop_cleanly (worker), 0);
+    assert_int_equal (testkit_stop_cleanly (broker), 0);
+}
+
+static void
 test_cli_status_json_shows_the_worker_and_its_slots (void **state)
 {
     (void) state;
@@ -555,6 +607,8 @@ main (void)
         cmocka_unit_test (test_cli_map_usage_errors_exit_2),
         cmocka_unit_test (test_cli_run_shows_the_output_and_says_how_it_ended),
         cmocka_unit_test (test_cli_run_usage_errors_exit_2),
+        cmocka_unit_test (test_cli_worker_gives_up_without_a_broker),
+        cmocka_unit_test (test_cli_worker_joins_a_broker_that_comes_late),
         cmocka_unit_test (test_cli_status_json_shows_the_worker_and_its_slots),
         cmocka_unit_test (test_cli_status_without_a_broker_fails_at_once),
         cmocka_unit_test (

@@ -159,6 +159,13 @@ testkit_broker_start (char *endpoint, size_t size, const char *const *extra)
 }
 
 pid_t
+testkit_spawn (const char *const *args)
+{
+    int fds[4] = { -1, -1, STDERR_FILENO, -1 };
+    return s_spawn (args, fds);
+}
+
+pid_t
 testkit_worker_start (const char *endpoint, int processes,
                       const char *const *extra)
 {

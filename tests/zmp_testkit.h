@@ -27,6 +27,11 @@ pid_t testkit_broker_start (char *endpoint, size_t size,
 pid_t testkit_worker_start (const char *endpoint, int processes,
                             const char *const *extra);
 
+//  Start `zmpool ARGS...` (argv without "zmpool", NULL-terminated), its
+//  stdin and stdout /dev/null and its stderr ours, without waiting for it.
+//  Returns its pid (stop it with testkit_stop), or -1.
+pid_t testkit_spawn (const char *const *args);
+
 //  Stop a process the kit started and reap it. Returns its wait status,
 //  or -1 if it was not running. Does nothing for pid <= 0.
 int testkit_stop (pid_t pid);

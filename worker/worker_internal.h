@@ -122,13 +122,20 @@ struct zmp_agent {
     char host[ZMP_PROTO_HOST_MAX + 1];
     bool registered;  //  Welcomed by the broker, not lost since
     bool ever_registered;
-    uint32_t heartbeat_ms;   //  Current interval (the broker's)
-    uint32_t liveness;       //  Current liveness (the broker's)
-    int64_t broker_seen_at;  //  zclock_mono () ms of its last message
-    int64_t next_tick_at;    //  zclock_mono () ms of the next tick
-    int64_t sent_at;         //  zclock_mono () ms of our last send
-    uint64_t tasks_done;     //  All children, since start
-    bool fatal;              //  Cannot go on (spawner gone)
+    int64_t lost_since;  //  zclock_mono () ms since when it has no broker
+    int64_t hello_at;    //  zclock_mono () ms of its next HELLO, while it
+                         //  has no broker
+    uint32_t hello_interval_ms;  //  After the next HELLO, the wait until
+                                 //  another
+    uint32_t heartbeat_ms;       //  Current interval (the broker's)
+    uint32_t liveness;           //  Current liveness (the broker's)
+    int64_t broker_seen_at;      //  zclock_mono () ms of its last message
+    int64_t next_tick_at;        //  zclock_mono () ms of the next tick
+    int64_t sent_at;             //  zclock_mono () ms of our last send
+    int64_t health_at;           //  zclock_mono () ms of the last health write
+    bool health_failed;          //  Said so once
+    uint64_t tasks_done;         //  All children, since start
+    bool fatal;                  //  Cannot go on (spawner gone)
 };
 
 //  zmp_agent.c: queue a DONE item (takes value)

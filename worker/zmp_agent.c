@@ -359,6 +359,21 @@ s_spawner_drain (zmp_agent_t *self)
     }
 }
 
+//  The broker is lost (silent, gone, or it forgot us): forget what it gave
+//  us that has not started, and say HELLO again, at once, then backing off
+static void s_drop_queue (zmp_agent_t *self);
+
+static void
+s_unregister (zmp_agent_t *self, int64_t now, int64_t first_hello_ms)
+{
+    if (self->registered)
+        self->lost_since = now;
+    self->registered = false;
+    s_drop_queue (self);
+    self->hello_interval_ms = ZMP_AGENT_HELLO_FIRST_MS;
+    self->hello_at = now + first_hello_ms;
+}
+
 //  Forget the tasks no child has taken, and end the Processes (the broker
 //  forgot them all, and told their clients).
 static void
@@ -444,9 +459,12 @@ s_on_welcome (zmp_agent_t *self, zmsg_t *msg)
     }
     self->heartbeat_ms = welcome.heartbeat_ms;
     self->liveness = welcome.liveness;
+    self->hello_interval_ms = ZMP_AGENT_HELLO_FIRST_MS;
+    //  HELLOs sent while the broker was away may all be answered at once
+    if (!self->registered)
+        zmp_notice ("worker: registered with the broker at %s (%zu slots)",
+                    self->config.endpoint, self->slots);
     self->registered = true;
-    zmp_notice ("worker: registered with the broker at %s (%zu slots)",
-                self->config.endpoint, self->slots);
     if (!self->ever_registered && self->config.ready_fd >= 0) {
         ssize_t rc = write (self->config.ready_fd, "ready\n", 6);
         (void) rc;  //  Whoever waits sees end of file either way
@@ -516,9 +534,7 @@ s_on_broker (zmp_agent_t *self, zmsg_t *msg)
                 zmp_warning ("worker: the broker at %s does not know us; "
                              "registering again",
                              self->config.endpoint);
-                self->registered = false;
-                s_drop_queue (self);
-                s_send_hello (self);
+                s_unregister (self, zclock_mono (), 0);
             } else
                 zmp_warning ("worker: the broker refused a message: %s",
                              notice.message);
@@ -528,8 +544,7 @@ s_on_broker (zmp_agent_t *self, zmsg_t *msg)
             zmp_notice ("worker: the broker at %s said goodbye; waiting "
                         "for it to come back",
                         self->config.endpoint);
-            self->registered = false;
-            s_drop_queue (self);
+            s_unregister (self, zclock_mono (), ZMP_AGENT_HELLO_FIRST_MS);
             break;
         default:
             zmp_warning ("worker: unexpected %s from the broker",
@@ -591,6 +606,30 @@ s_assign (zmp_agent_t *self)
     }
 }
 
+//  Rewrite the health file: the loop is alive, and says whether it has a
+//  broker. Failures are logged once, not each tick.
+static void
+s_write_health (zmp_agent_t *self, int64_t now)
+{
+    self->health_at = now;
+    char temp[4096];
+    snprintf (temp, sizeof temp, "%s.tmp", self->config.health_file);
+    FILE *file = fopen (temp, "w");
+    bool written = file
+                   && fprintf (file, "%s %lld\n",
+                               self->registered ? "registered" : "waiting",
+                               (long long) time (NULL))
+                          > 0;
+    if (file && fclose (file))
+        written = false;
+    if (written && rename (temp, self->config.health_file) == 0)
+        return;
+    if (!self->health_failed)
+        zmp_warning ("worker: cannot write %s: %s", self->config.health_file,
+                     strerror (errno));
+    self->health_failed = true;
+}
+
 static void
 s_tick (zmp_agent_t *self, int64_t now)
 {
@@ -601,12 +640,18 @@ s_tick (zmp_agent_t *self, int64_t now)
                      "registering again",
                      self->config.endpoint,
                      (long long) (now - self->broker_seen_at));
-        self->registered = false;
-        s_drop_queue (self);
+        s_unregister (self, now, 0);
     }
-    if (!self->registered)
-        s_send_hello (self);
-    else if (now - self->sent_at >= self->heartbeat_ms) {
+    if (!self->registered && self->config.give_up_ms > 0
+        && now - self->lost_since >= self->config.give_up_ms) {
+        zmp_error ("worker: no broker at %s for %lld s; giving up",
+                   self->config.endpoint,
+                   (long long) ((now - self->lost_since) / 1000));
+        self->fatal = true;
+    }
+    if (self->config.health_file && now - self->health_at >= 1000)
+        s_write_health (self, now);
+    if (self->registered && now - self->sent_at >= self->heartbeat_ms) {
         zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HEARTBEAT);
         s_send (self, &msg);
     }
@@ -633,6 +678,9 @@ zmp_agent_run (zmp_agent_t *self)
     zsock_set_rcvtimeo (self->socket, 0);
     zsock_set_sndtimeo (self->socket, 0);
     zsock_set_linger (self->socket, 200);  //  Time for BYE to leave
+    //  Reconnects back off too, from 1 s to 32 s
+    zsock_set_reconnect_ivl (self->socket, ZMP_AGENT_HELLO_FIRST_MS);
+    zsock_set_reconnect_ivl_max (self->socket, ZMP_AGENT_HELLO_MAX_MS);
     if (zsock_connect (self->socket, "%s", self->config.endpoint)) {
         zmp_error ("worker: cannot connect to %s: %s", self->config.endpoint,
                    zmq_strerror (zmq_errno ()));
@@ -640,8 +688,9 @@ zmp_agent_run (zmp_agent_t *self)
     }
     zmp_notice ("worker: %zu task processes ready, connecting to %s",
                 self->slots, self->config.endpoint);
-    s_send_hello (self);
-    self->next_tick_at = zclock_mono () + self->heartbeat_ms;
+    self->lost_since = self->hello_at = zclock_mono ();  //  HELLO at once
+    self->hello_interval_ms = ZMP_AGENT_HELLO_FIRST_MS;
+    self->next_tick_at = zclock_mono () + self->heartbeat_ms / 2;
 
     //  What each poll item after the first two is: a pool child's socket,
     //  or a Process's socket (stream 0) or output pipe (1, 2)
@@ -697,7 +746,20 @@ zmp_agent_run (zmp_agent_t *self)
                 polled[count++] = (polled_t){ NULL, process, stream };
             }
         }
-        int64_t wait_ms = self->next_tick_at - zclock_mono ();
+        int64_t now = zclock_mono ();
+        if (!self->registered && now >= self->hello_at) {
+            //  No broker yet: say HELLO, and wait longer each time
+            s_send_hello (self);
+            self->hello_at = now + self->hello_interval_ms;
+            self->hello_interval_ms =
+                self->hello_interval_ms * 2 > ZMP_AGENT_HELLO_MAX_MS
+                    ? ZMP_AGENT_HELLO_MAX_MS
+                    : self->hello_interval_ms * 2;
+        }
+        int64_t wake_at = self->next_tick_at;
+        if (!self->registered && self->hello_at < wake_at)
+            wake_at = self->hello_at;
+        int64_t wait_ms = wake_at - now;
         if (wait_ms < 0)
             wait_ms = 0;
         int rc = zmq_poll (items, (int) count, (long) wait_ms);
@@ -734,7 +796,7 @@ zmp_agent_run (zmp_agent_t *self)
         agent_process_flush (self);  //  Output before the ends it precedes
         if (self->done)
             s_send (self, &self->done);
-        int64_t now = zclock_mono ();
+        now = zclock_mono ();
         if (now >= self->next_tick_at)
             s_tick (self, now);
     }

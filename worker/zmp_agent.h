@@ -20,14 +20,24 @@
 typedef struct zmp_agent zmp_agent_t;
 
 typedef struct {
-    const char *endpoint;  //  Broker to connect to
-    int processes;         //  Task processes (slots), 1..4096
-    int heartbeat_ms;      //  Until the broker's WELCOME says otherwise
-    int liveness;          //  Missed heartbeats before the broker is lost
-    const char *name;      //  Label shown by `zmpool status`, may be NULL
-    int ready_fd;          //  -1, or written "ready\n" and closed once the
-                           //  broker first welcomes this agent
+    const char *endpoint;     //  Broker to connect to
+    int processes;            //  Task processes (slots), 1..4096
+    int heartbeat_ms;         //  Until the broker's WELCOME says otherwise
+    int liveness;             //  Missed heartbeats before the broker is lost
+    const char *name;         //  Label shown by `zmpool status`, may be NULL
+    int ready_fd;             //  -1, or written "ready\n" and closed once the
+                              //  broker first welcomes this agent
+    int give_up_ms;           //  Exit after this long without a broker
+                              //  (from start, or from losing it); 0: never
+    const char *health_file;  //  NULL, or rewritten at every tick of the
+                              //  loop, for a liveness probe
 } zmp_agent_config_t;
+
+//  While it has no broker the agent says HELLO after 1 s, then after
+//  twice as long each time, up to 32 s; ZeroMQ's reconnects back off the
+//  same way.
+#define ZMP_AGENT_HELLO_FIRST_MS 1000
+#define ZMP_AGENT_HELLO_MAX_MS   32000
 
 //  Fork the spawner and config->processes children, waiting up to 10 s for
 //  them to start. Must run before this process has a ZeroMQ context (do not
@@ -42,7 +52,7 @@ void zmp_agent_destroy (zmp_agent_t **self_p);
 
 //  Connect to the broker and serve until interrupted. Returns 0 after a
 //  clean stop (BYE sent), -1 with the reason logged if the agent cannot go
-//  on (its spawner died).
+//  on (its spawner died, or it gave up waiting for a broker).
 int zmp_agent_run (zmp_agent_t *self);
 
 #endif

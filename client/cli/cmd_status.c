@@ -5,6 +5,7 @@
 #include "zmp_json.h"
 #include "zmp_value.h"
 
+#include <czmq.h>
 #include <getopt.h>
 #include <stdio.h>
 
@@ -17,10 +18,15 @@ static const char *s_usage =
     "      --json              print one JSON object (fields in\n"
     "                          docs/PROTOCOL.md) instead of a table\n"
     "  -t, --timeout S         seconds to wait for the broker (default 5)\n"
+    "  -w, --workers N         wait, up to the timeout, until the broker is up\n"
+    "                          and at least N workers have joined it; exit 1\n"
+    "                          if they have not (for scripts that start a\n"
+    "                          cluster)\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Example:\n"
-    "  zmpool status --connect tcp://127.0.0.1:5555 --json\n";
+    "Examples:\n"
+    "  zmpool status --connect tcp://127.0.0.1:5555 --json\n"
+    "  zmpool status --workers 4 --timeout 60\n";
 
 static uint64_t
 s_uint (const msgpack_object *map, const char *key)
@@ -104,6 +110,70 @@ s_print_table (const msgpack_object *status)
                 (unsigned long long) s_uint (objects, "pending_processes"));
 }
 
+//  The status, or NULL after saying why
+static zmp_value_t *
+s_status_once (const char *endpoint, int timeout_ms)
+{
+    if (!cli_endpoint_listening (endpoint)) {
+        cli_fail ("status", "no broker at %s (nothing accepts connections)",
+                  endpoint);
+        return NULL;
+    }
+    zmp_error_t error;
+    zmp_client_t *client = zmp_client_connect (endpoint, timeout_ms, &error);
+    zmp_value_t *status =
+        client ? zmp_client_status (client, timeout_ms, &error) : NULL;
+    zmp_client_destroy (&client);
+    if (!status)
+        cli_fail ("status", "%s", error.message);
+    return status;
+}
+
+static size_t
+s_workers (const zmp_value_t *status)
+{
+    const msgpack_object *workers =
+        zmp_map_get (zmp_value_get (status), "workers");
+    return workers && workers->type == MSGPACK_OBJECT_ARRAY
+               ? workers->via.array.size
+               : 0;
+}
+
+//  The status once count workers are there, waiting up to timeout_ms for
+//  the broker and for them; or NULL after saying why
+static zmp_value_t *
+s_wait_for_workers (const char *endpoint, size_t count, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    zmp_client_t *client = NULL;
+    zmp_value_t *status = NULL;
+    size_t seen = 0;
+    while (!zsys_interrupted) {
+        int64_t left = deadline - zclock_mono ();
+        if (!client && cli_endpoint_listening (endpoint))
+            client = zmp_client_connect (
+                endpoint, left > 1000 ? 1000 : (int) (left > 0 ? left : 1),
+                NULL);
+        if (client) {
+            zmp_value_destroy (&status);
+            status = zmp_client_status (client, 1000, NULL);
+            seen = status ? s_workers (status) : seen;
+            if (seen >= count)
+                break;
+        }
+        if (zclock_mono () >= deadline)
+            break;
+        zclock_sleep (200);
+    }
+    zmp_client_destroy (&client);
+    if (status && seen >= count)
+        return status;
+    zmp_value_destroy (&status);
+    cli_fail ("status", "%zu of %zu workers at %s after %d ms", seen, count,
+              endpoint, timeout_ms);
+    return NULL;
+}
+
 int
 cli_status (int argc, char **argv)
 {
@@ -111,15 +181,18 @@ cli_status (int argc, char **argv)
         { "connect", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'J' },
         { "timeout", required_argument, NULL, 't' },
+        { "workers", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     const char *endpoint = cli_default_endpoint ();
     bool json = false;
     int timeout_ms = 5000;
+    long workers = 0;
     int option;
     opterr = 0;
-    while ((option = getopt_long (argc, argv, ":c:t:h", options, NULL)) != -1) {
+    while ((option = getopt_long (argc, argv, ":c:t:w:h", options, NULL))
+           != -1) {
         switch (option) {
             case 'c':
                 endpoint = optarg;
@@ -132,6 +205,12 @@ cli_status (int argc, char **argv)
                     return cli_usage_error (
                         "status", "--timeout takes seconds, not '%s'", optarg);
                 break;
+            case 'w':
+                if (!cli_parse_long (optarg, 1, 100000, &workers))
+                    return cli_usage_error (
+                        "status", "--workers takes 1 or more, not '%s'",
+                        optarg);
+                break;
             case 'h':
                 fputs (s_usage, stdout);
                 return ZMP_EXIT_OK;
@@ -143,18 +222,11 @@ cli_status (int argc, char **argv)
         return cli_usage_error ("status", "unexpected argument '%s'",
                                 argv[optind]);
     cli_log_init ("zmpool", -2);
-    if (!cli_endpoint_listening (endpoint))
-        return cli_fail ("status",
-                         "no broker at %s (nothing accepts connections)",
-                         endpoint);
-    zmp_error_t error;
-    zmp_client_t *client = zmp_client_connect (endpoint, timeout_ms, &error);
-    if (!client)
-        return cli_fail ("status", "%s", error.message);
-    zmp_value_t *status = zmp_client_status (client, timeout_ms, &error);
-    zmp_client_destroy (&client);
+    zmp_value_t *status =
+        workers ? s_wait_for_workers (endpoint, (size_t) workers, timeout_ms)
+                : s_status_once (endpoint, timeout_ms);
     if (!status)
-        return cli_fail ("status", "%s", error.message);
+        return ZMP_EXIT_FAILED;
     if (json) {
         char *text = zmp_json_text (zmp_value_get (status));
         printf ("%s\n", text);

@@ -30,6 +30,13 @@ static const char *s_usage =
     "                          (default 1000)\n"
     "      --ready-fd N        write \"ready\" to fd N once registered, then\n"
     "                          close it\n"
+    "      --give-up-after S   exit (status 1) after S seconds without a\n"
+    "                          broker, from start or from losing it (default:\n"
+    "                          never); for batch jobs that must not outlive\n"
+    "                          their broker\n"
+    "      --health-file PATH  rewrite PATH every second while the agent runs:\n"
+    "                          \"registered\" or \"waiting\", and the time; for\n"
+    "                          a liveness probe\n"
     "  -l, --list-functions    print the task functions and exit\n"
     "  -q, --quiet             log warnings and errors only\n"
     "  -v, --verbose           log more (twice: debug)\n"
@@ -60,6 +67,8 @@ cli_worker (int argc, char **argv)
         { "name", required_argument, NULL, 'n' },
         { "heartbeat-ms", required_argument, NULL, 'H' },
         { "ready-fd", required_argument, NULL, 'R' },
+        { "give-up-after", required_argument, NULL, 'G' },
+        { "health-file", required_argument, NULL, 'F' },
         { "list-functions", no_argument, NULL, 'l' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -67,7 +76,7 @@ cli_worker (int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     zmp_agent_config_t config = {
-        cli_default_endpoint (), cli_cores (), 1000, 5, NULL, -1
+        cli_default_endpoint (), cli_cores (), 1000, 5, NULL, -1, 0, NULL
     };
     const char **modules =
         (const char **) calloc ((size_t) argc + 1, sizeof (char *));
@@ -111,6 +120,16 @@ cli_worker (int argc, char **argv)
                     rc = cli_usage_error (
                         "worker", "--ready-fd takes an fd, not '%s'", optarg);
                 config.ready_fd = (int) number;
+                break;
+            case 'G':
+                if (!cli_parse_seconds (optarg, 365 * 24 * 3600.0,
+                                        &config.give_up_ms))
+                    rc = cli_usage_error (
+                        "worker", "--give-up-after takes seconds, not '%s'",
+                        optarg);
+                break;
+            case 'F':
+                config.health_file = optarg;
                 break;
             case 'l':
                 list = true;
