@@ -245,7 +245,7 @@ s_welcome (zmp_broker_t *self, broker_peer_t *peer)
 {
     zmp_proto_welcome_t welcome = { (uint32_t) self->config.heartbeat_ms,
                                     (uint32_t) self->config.liveness,
-                                    self->sched.slots };
+                                    self->sched.slots, peer->hello.attempt };
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_WELCOME);
     zframe_t *body = zmp_proto_encode_welcome (&welcome);
     zmsg_append (msg, &body);
@@ -463,7 +463,7 @@ s_on_pool (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
         pool->processes = request.processes;
     zmp_proto_welcome_t state = { (uint32_t) self->config.heartbeat_ms,
                                   (uint32_t) self->config.liveness,
-                                  self->sched.slots };
+                                  self->sched.slots, 0 };
     zframe_t *body = zmp_proto_encode_welcome (&state);
     s_reply (self, client, request_id, &body);
 }

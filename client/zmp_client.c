@@ -10,8 +10,10 @@
     or answers with an ERROR marked unknown_peer (it restarted and forgot
     us): every job still waiting fails with kind broker_unreachable, new
     work is refused at once, and HELLO is sent each tick until a WELCOME
-    comes back; then the client declares its live pools again. Any other
-    ERROR refuses one message only and is logged.
+    comes back; then the client declares its live pools again. Lost to
+    silence, it also drops the connection and makes a new one, so that
+    after a network partition heals no TCP retransmission back-off delays
+    the HELLO. Any other ERROR refuses one message only and is logged.
 */
 #include "client_internal.h"
 
@@ -25,6 +27,8 @@
 #define CLIENT_RECV_BATCH   1000  //  Messages taken per turn, at most
 #define CLIENT_HEARTBEAT_MS 1000  //  Until the broker's WELCOME
 #define CLIENT_LIVENESS     5
+//  A connection attempt left unanswered this long is made again
+#define CLIENT_CONNECT_TIMEOUT_MS 3000
 
 static size_t
 s_serial_hash (const void *key)
@@ -341,6 +345,11 @@ s_on_welcome (io_t *io, zmsg_t *msg)
     client->slots = (int) welcome.slots;
     pthread_cond_broadcast (&client->cond);
     pthread_mutex_unlock (&client->mutex);
+    //  The broker's interval may be shorter than the one assumed until
+    //  now: the next tick must come soon enough for it
+    int64_t tick_at = zclock_mono () + welcome.heartbeat_ms / 2;
+    if (tick_at < io->next_tick_at)
+        io->next_tick_at = tick_at;
 }
 
 static void
@@ -499,6 +508,29 @@ s_run_callbacks (io_t *io)
     }
 }
 
+//  Open a new connection to the broker, dropping the old one and what it
+//  still held: a new TCP connection starts without the back-off the
+//  kernel built up retransmitting into a dead link. Returns 0 or -1.
+static int
+s_io_connect (io_t *io)
+{
+    if (io->socket) {
+        zsock_set_linger (io->socket, 0);
+        zsock_destroy (&io->socket);
+    }
+    zlistx_purge (io->unsent);
+    io->socket = zsock_new (ZMQ_DEALER);
+    if (!io->socket)
+        return -1;
+    zsock_set_sndtimeo (io->socket, 0);
+    zsock_set_rcvtimeo (io->socket, 0);
+    zsock_set_linger (io->socket, 100);
+    zsock_set_sndhwm (io->socket, 10000);
+    zsock_set_rcvhwm (io->socket, 10000);
+    zsock_set_connect_timeout (io->socket, CLIENT_CONNECT_TIMEOUT_MS);
+    return zsock_connect (io->socket, "%s", io->client->endpoint);
+}
+
 static void
 s_tick (io_t *io, int64_t now)
 {
@@ -506,7 +538,8 @@ s_tick (io_t *io, int64_t now)
     pthread_mutex_lock (&client->mutex);
     uint32_t heartbeat_ms = client->heartbeat_ms;
     int64_t silence = (int64_t) heartbeat_ms * client->liveness;
-    if (client->welcomed && now - io->seen_at > silence) {
+    bool silent = client->welcomed && now - io->seen_at > silence;
+    if (silent) {
         char why[64];
         snprintf (why, sizeof why, "silent for %lld ms",
                   (long long) (now - io->seen_at));
@@ -514,6 +547,8 @@ s_tick (io_t *io, int64_t now)
     }
     bool hello = !client->welcomed;
     pthread_mutex_unlock (&client->mutex);
+    if (silent && s_io_connect (io))
+        io->stop = true;  //  No socket: every call fails as lost
     if (hello)
         s_send_hello (io);
     else if (now - io->sent_at >= heartbeat_ms && zlistx_size (io->unsent) == 0)
@@ -545,13 +580,7 @@ s_io_actor (zsock_t *pipe, void *args)
     io.pipe = pipe;
     io.unsent = zlistx_new ();
     zlistx_set_destructor (io.unsent, s_zmsg_free);
-    io.socket = zsock_new (ZMQ_DEALER);
-    zsock_set_sndtimeo (io.socket, 0);
-    zsock_set_rcvtimeo (io.socket, 0);
-    zsock_set_linger (io.socket, 100);
-    zsock_set_sndhwm (io.socket, 10000);
-    zsock_set_rcvhwm (io.socket, 10000);
-    int rc = zsock_connect (io.socket, "%s", io.client->endpoint);
+    int rc = s_io_connect (&io);
     zsock_signal (pipe, rc == 0 ? 0 : 1);
     if (rc)
         io.stop = true;
@@ -564,6 +593,7 @@ s_io_actor (zsock_t *pipe, void *args)
                                 { zsock_resolve (io.socket), 0, 0, 0 } };
     while (!io.stop) {
         s_send_unsent (&io);
+        items[1].socket = zsock_resolve (io.socket);  //  Made anew when lost
         items[1].events = ZMQ_POLLIN;
         if (zlistx_size (io.unsent))
             items[1].events |= ZMQ_POLLOUT;
@@ -596,7 +626,8 @@ s_io_actor (zsock_t *pipe, void *args)
     //  Last words: what the user queued, then goodbye, all best effort
     s_take_outbox (&io);
     zlistx_add_end (io.unsent, zmp_proto_new (ZMP_PROTO_BYE));
-    s_send_unsent (&io);
+    if (io.socket)
+        s_send_unsent (&io);
     zlistx_destroy (&io.unsent);
     zsock_destroy (&io.socket);
 }

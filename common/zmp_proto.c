@@ -143,7 +143,8 @@ zmp_proto_encode_hello (const zmp_proto_hello_t *hello)
     msgpack_packer *packer = s_encoder_init (&encoder);
     bool worker = hello->role == ZMP_ROLE_WORKER;
     bool task = !worker && hello->agent_pid > 0;
-    msgpack_pack_map (packer, worker ? 6 : task ? 5 : 4);
+    bool attempt = hello->attempt > 0;
+    msgpack_pack_map (packer, (worker ? 6 : task ? 5 : 4) + (attempt ? 1 : 0));
     zmp_pack_cstr (packer, "role");
     zmp_pack_cstr (packer, worker ? "worker" : "client");
     zmp_pack_cstr (packer, "host");
@@ -162,6 +163,10 @@ zmp_proto_encode_hello (const zmp_proto_hello_t *hello)
         zmp_pack_cstr (packer, "agent_pid");
         msgpack_pack_int64 (packer, hello->agent_pid);
     }
+    if (attempt) {
+        zmp_pack_cstr (packer, "attempt");
+        msgpack_pack_uint32 (packer, hello->attempt);
+    }
     return s_encoder_finish (&encoder);
 }
 
@@ -171,13 +176,15 @@ zmp_proto_encode_welcome (const zmp_proto_welcome_t *welcome)
     assert (welcome);
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
-    msgpack_pack_map (packer, 3);
+    msgpack_pack_map (packer, 4);
     zmp_pack_cstr (packer, "heartbeat_ms");
     msgpack_pack_uint32 (packer, welcome->heartbeat_ms);
     zmp_pack_cstr (packer, "liveness");
     msgpack_pack_uint32 (packer, welcome->liveness);
     zmp_pack_cstr (packer, "slots");
     msgpack_pack_uint32 (packer, welcome->slots);
+    zmp_pack_cstr (packer, "attempt");
+    msgpack_pack_uint32 (packer, welcome->attempt);
     return s_encoder_finish (&encoder);
 }
 
@@ -579,6 +586,10 @@ zmp_proto_decode_hello (zframe_t *frame, zmp_proto_hello_t *hello,
             if (agent_pid)
                 hello->agent_pid = s_pid (&reader, agent_pid, "agent_pid");
         }
+        const msgpack_object *attempt = zmp_map_get (map, "attempt");
+        if (attempt)
+            hello->attempt =
+                (uint32_t) s_uint (&reader, attempt, "attempt", UINT32_MAX);
     }
     return s_reader_close (&reader);
 }
@@ -600,6 +611,10 @@ zmp_proto_decode_welcome (zframe_t *frame, zmp_proto_welcome_t *welcome,
                                "liveness", ZMP_PROTO_LIVENESS_MAX);
         welcome->slots = (uint32_t) s_uint (&reader, zmp_map_get (map, "slots"),
                                             "slots", UINT32_MAX);
+        const msgpack_object *attempt = zmp_map_get (map, "attempt");
+        if (attempt)
+            welcome->attempt =
+                (uint32_t) s_uint (&reader, attempt, "attempt", UINT32_MAX);
         if (!reader.failed && welcome->heartbeat_ms < ZMP_PROTO_HEARTBEAT_MIN)
             s_fault (&reader, "heartbeat_ms", "at least 10");
         if (!reader.failed && welcome->liveness < ZMP_PROTO_LIVENESS_MIN)

@@ -135,12 +135,15 @@ typedef struct {
     char name[ZMP_PROTO_NAME_MAX + 1];  //  Free-form label, may be ""
     int64_t agent_pid;  //  Client: the worker agent whose task process
                         //  this is, 0 if none
+    uint32_t attempt;   //  Peer's count of its HELLOs, 0 if it keeps none;
+                        //  the WELCOME says which one it answers
 } zmp_proto_hello_t;
 
 typedef struct {
     uint32_t heartbeat_ms;  //  Interval at which both sides send
     uint32_t liveness;      //  Missed heartbeats before a side is dead
     uint32_t slots;         //  Slots in the whole cluster, right now
+    uint32_t attempt;       //  The HELLO's attempt, echoed
 } zmp_proto_welcome_t;
 
 typedef struct {

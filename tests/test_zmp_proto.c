@@ -582,7 +582,8 @@ test_proto_hello_worker_round_trips (void **state)
                                 .slots = ZMP_PROTO_SLOTS_MAX,
                                 .cores = 64,
                                 .host = "node-3.example.org",
-                                .name = "gpu box" };
+                                .name = "gpu box",
+                                .attempt = 7 };
     zframe_t *frame = zmp_proto_encode_hello (&hello);
     zmp_proto_hello_t decoded;
     zmp_error_t error = { 0 };
@@ -593,6 +594,7 @@ test_proto_hello_worker_round_trips (void **state)
     assert_int_equal (decoded.cores, 64);
     assert_string_equal (decoded.host, "node-3.example.org");
     assert_string_equal (decoded.name, "gpu box");
+    assert_int_equal (decoded.attempt, 7);
     zframe_destroy (&frame);
 }
 
@@ -614,6 +616,25 @@ test_proto_hello_client_round_trips_without_slots (void **state)
     assert_int_equal (decoded.cores, 0);
     assert_string_equal (decoded.host, "laptop");
     assert_string_equal (decoded.name, "");
+    assert_int_equal (decoded.attempt, 0);  //  Not counted: not sent
+    zframe_destroy (&frame);
+}
+
+//  The bytes docs/PROTOCOL.md shows in its worked example (10.1)
+static void
+test_proto_welcome_bytes_match_the_protocol_document (void **state)
+{
+    (void) state;
+    zmp_proto_welcome_t welcome = { 1000, 5, 8, 0 };
+    zframe_t *frame = zmp_proto_encode_welcome (&welcome);
+    const byte expected[] = { 0x84, 0xac, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62,
+                              0x65, 0x61, 0x74, 0x5f, 0x6d, 0x73, 0xcd, 0x03,
+                              0xe8, 0xa8, 0x6c, 0x69, 0x76, 0x65, 0x6e, 0x65,
+                              0x73, 0x73, 0x05, 0xa5, 0x73, 0x6c, 0x6f, 0x74,
+                              0x73, 0x08, 0xa7, 0x61, 0x74, 0x74, 0x65, 0x6d,
+                              0x70, 0x74, 0x00 };
+    assert_int_equal (zframe_size (frame), sizeof expected);
+    assert_memory_equal (zframe_data (frame), expected, sizeof expected);
     zframe_destroy (&frame);
 }
 
@@ -623,13 +644,15 @@ test_proto_welcome_round_trips (void **state)
     (void) state;
     zmp_proto_welcome_t welcome = { .heartbeat_ms = 2500,
                                     .liveness = 5,
-                                    .slots = UINT32_MAX };
+                                    .slots = UINT32_MAX,
+                                    .attempt = UINT32_MAX };
     zframe_t *frame = zmp_proto_encode_welcome (&welcome);
     zmp_proto_welcome_t decoded;
     assert_int_equal (zmp_proto_decode_welcome (frame, &decoded, NULL), 0);
     assert_int_equal (decoded.heartbeat_ms, 2500);
     assert_int_equal (decoded.liveness, 5);
     assert_int_equal (decoded.slots, UINT32_MAX);
+    assert_int_equal (decoded.attempt, UINT32_MAX);
     zframe_destroy (&frame);
 }
 
@@ -1858,6 +1881,7 @@ main (void)
         cmocka_unit_test (test_proto_hello_worker_round_trips),
         cmocka_unit_test (test_proto_hello_client_round_trips_without_slots),
         cmocka_unit_test (test_proto_welcome_round_trips),
+        cmocka_unit_test (test_proto_welcome_bytes_match_the_protocol_document),
         cmocka_unit_test (test_proto_task_round_trips),
         cmocka_unit_test (
             test_proto_task_round_trips_the_longest_function_name),

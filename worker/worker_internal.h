@@ -127,6 +127,9 @@ struct zmp_agent {
                          //  has no broker
     uint32_t hello_interval_ms;  //  After the next HELLO, the wait until
                                  //  another
+    uint32_t hello_attempt;      //  HELLOs sent; only the WELCOME to the
+                                 //  last one counts
+    int64_t hello_sent_at;       //  zclock_mono () ms of the last HELLO
     uint32_t heartbeat_ms;       //  Current interval (the broker's)
     uint32_t liveness;           //  Current liveness (the broker's)
     int64_t broker_seen_at;      //  zclock_mono () ms of its last message

@@ -145,6 +145,39 @@ zmp_agent_destroy (zmp_agent_t **self_p)
     }
 }
 
+//  Open a new connection to the broker, dropping the old one and what it
+//  still held. A new TCP connection starts without the back-off that the
+//  kernel built up retransmitting into a dead link, so after a partition
+//  heals the broker hears us, and we it, at once.
+static int
+s_connect_broker (zmp_agent_t *self)
+{
+    if (self->socket) {
+        zsock_set_linger (self->socket, 0);
+        zsock_destroy (&self->socket);
+    }
+    self->socket = zsock_new (ZMQ_DEALER);
+    if (!self->socket) {
+        zmp_error ("worker: cannot make a socket: %s",
+                   zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    zsock_set_rcvtimeo (self->socket, 0);
+    zsock_set_sndtimeo (self->socket, 0);
+    zsock_set_linger (self->socket, 200);  //  Time for BYE to leave
+    //  Reconnects back off too, from 1 s to 32 s; a connection attempt
+    //  that hears nothing is given up after a while and tried again
+    zsock_set_reconnect_ivl (self->socket, ZMP_AGENT_HELLO_FIRST_MS);
+    zsock_set_reconnect_ivl_max (self->socket, ZMP_AGENT_HELLO_MAX_MS);
+    zsock_set_connect_timeout (self->socket, ZMP_AGENT_CONNECT_TIMEOUT_MS);
+    if (zsock_connect (self->socket, "%s", self->config.endpoint)) {
+        zmp_error ("worker: cannot connect to %s: %s", self->config.endpoint,
+                   zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
 //  Send msg to the broker; always takes it. Returns 0 or -1 (logged).
 static int
 s_send (zmp_agent_t *self, zmsg_t **msg_p)
@@ -172,6 +205,10 @@ s_send_hello (zmp_agent_t *self)
     snprintf (hello.host, sizeof hello.host, "%s", self->host);
     snprintf (hello.name, sizeof hello.name, "%s",
               self->config.name ? self->config.name : "");
+    if (++self->hello_attempt == 0)
+        self->hello_attempt = 1;  //  0 means "not counted"
+    hello.attempt = self->hello_attempt;
+    self->hello_sent_at = zclock_mono ();
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HELLO);
     zframe_t *body = zmp_proto_encode_hello (&hello);
     zmsg_append (msg, &body);
@@ -457,9 +494,21 @@ s_on_welcome (zmp_agent_t *self, zmsg_t *msg)
         zmp_warning ("worker: bad WELCOME from the broker: %s", error.message);
         return;
     }
+    if (welcome.attempt && welcome.attempt != self->hello_attempt) {
+        //  It answers an earlier HELLO, sent while the broker was out of
+        //  reach: the broker will start us afresh on the later ones
+        //  (already on their way), so only the last WELCOME counts
+        zmp_debug ("worker: passed over the WELCOME to HELLO %u of %u",
+                   welcome.attempt, self->hello_attempt);
+        return;
+    }
     self->heartbeat_ms = welcome.heartbeat_ms;
     self->liveness = welcome.liveness;
     self->hello_interval_ms = ZMP_AGENT_HELLO_FIRST_MS;
+    //  The broker's interval may be shorter than ours: tick soon enough
+    int64_t tick_at = zclock_mono () + self->heartbeat_ms / 2;
+    if (tick_at < self->next_tick_at)
+        self->next_tick_at = tick_at;
     //  HELLOs sent while the broker was away may all be answered at once
     if (!self->registered)
         zmp_notice ("worker: registered with the broker at %s (%zu slots)",
@@ -491,6 +540,9 @@ s_on_broker (zmp_agent_t *self, zmsg_t *msg)
             s_on_welcome (self, msg);
             break;
         case ZMP_PROTO_DISPATCH: {
+            if (!self->registered)
+                break;  //  To a registration our next HELLO ends: the
+                        //  broker puts these tasks back in line then
             if (zmp_proto_pairs (msg, &error) < 0) {
                 zmp_warning ("worker: dropped a bad DISPATCH: %s",
                              error.message);
@@ -529,12 +581,19 @@ s_on_broker (zmp_agent_t *self, zmsg_t *msg)
                                          &unknown_peer, &error))
                 snprintf (notice.message, sizeof notice.message, "%s",
                           error.message);
-            if (unknown_peer) {
+            if (unknown_peer && self->registered) {
                 //  The broker restarted or expired us: start afresh
                 zmp_warning ("worker: the broker at %s does not know us; "
                              "registering again",
                              self->config.endpoint);
                 s_unregister (self, zclock_mono (), 0);
+            } else if (unknown_peer) {
+                //  Refused what we sent before our HELLO reached it: it is
+                //  there, so say HELLO again soon, but not once per refusal
+                int64_t soon = self->hello_sent_at + ZMP_AGENT_HELLO_FIRST_MS;
+                if (soon < self->hello_at)
+                    self->hello_at = soon;
+                self->hello_interval_ms = ZMP_AGENT_HELLO_FIRST_MS;
             } else
                 zmp_warning ("worker: the broker refused a message: %s",
                              notice.message);
@@ -641,6 +700,8 @@ s_tick (zmp_agent_t *self, int64_t now)
                      self->config.endpoint,
                      (long long) (now - self->broker_seen_at));
         s_unregister (self, now, 0);
+        if (s_connect_broker (self))
+            self->fatal = true;
     }
     if (!self->registered && self->config.give_up_ms > 0
         && now - self->lost_since >= self->config.give_up_ms) {
@@ -674,18 +735,8 @@ int
 zmp_agent_run (zmp_agent_t *self)
 {
     assert (self);
-    self->socket = zsock_new (ZMQ_DEALER);
-    zsock_set_rcvtimeo (self->socket, 0);
-    zsock_set_sndtimeo (self->socket, 0);
-    zsock_set_linger (self->socket, 200);  //  Time for BYE to leave
-    //  Reconnects back off too, from 1 s to 32 s
-    zsock_set_reconnect_ivl (self->socket, ZMP_AGENT_HELLO_FIRST_MS);
-    zsock_set_reconnect_ivl_max (self->socket, ZMP_AGENT_HELLO_MAX_MS);
-    if (zsock_connect (self->socket, "%s", self->config.endpoint)) {
-        zmp_error ("worker: cannot connect to %s: %s", self->config.endpoint,
-                   zmq_strerror (zmq_errno ()));
+    if (s_connect_broker (self))
         return -1;
-    }
     zmp_notice ("worker: %zu task processes ready, connecting to %s",
                 self->slots, self->config.endpoint);
     self->lost_since = self->hello_at = zclock_mono ();  //  HELLO at once

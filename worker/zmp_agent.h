@@ -35,9 +35,11 @@ typedef struct {
 
 //  While it has no broker the agent says HELLO after 1 s, then after
 //  twice as long each time, up to 32 s; ZeroMQ's reconnects back off the
-//  same way.
-#define ZMP_AGENT_HELLO_FIRST_MS 1000
-#define ZMP_AGENT_HELLO_MAX_MS   32000
+//  same way, and a connection attempt left unanswered for 3 s is dropped
+//  and made again.
+#define ZMP_AGENT_HELLO_FIRST_MS     1000
+#define ZMP_AGENT_HELLO_MAX_MS       32000
+#define ZMP_AGENT_CONNECT_TIMEOUT_MS 3000
 
 //  Fork the spawner and config->processes children, waiting up to 10 s for
 //  them to start. Must run before this process has a ZeroMQ context (do not
