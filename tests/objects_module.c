@@ -236,6 +236,21 @@ s_fail_code (zmp_task_t *task, const msgpack_object *args,
                                (int) code);
 }
 
+//  echo_after (ms, value) -> value, after sleeping ms
+static int
+s_echo_after (zmp_task_t *task, const msgpack_object *args,
+              msgpack_packer *result)
+{
+    int64_t ms;
+    if (zmp_arg_count (args) != 2 || !zmp_arg_int (args, 0, &ms) || ms < 0)
+        return zmp_task_bad_arguments (task, "echo_after (ms, value)");
+    struct timespec pause = { (time_t) (ms / 1000),
+                              (long) (ms % 1000) * 1000000L };
+    while (nanosleep (&pause, &pause) == -1)
+        ;
+    return msgpack_pack_object (result, args->via.array.ptr[1]);
+}
+
 //  make_objects (n) -> n: makes n events and leaves them to the end of the
 //  process, which takes them with it
 static int
@@ -274,5 +289,6 @@ zmpool_module_init (zmp_registry_t *registry)
     rc |= zmp_registry_add (registry, "test.fail_code", s_fail_code, NULL);
     rc |=
         zmp_registry_add (registry, "test.make_objects", s_make_objects, NULL);
+    rc |= zmp_registry_add (registry, "test.echo_after", s_echo_after, NULL);
     return rc ? -1 : 0;
 }
