@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "zmp_cores.h"
 #include "zmp_testkit.h"
 
 #include <dirent.h>
@@ -407,6 +408,9 @@ test_cli_status_json_shows_the_worker_and_its_slots (void **state)
                       s_worker);
     assert_true (json_is_integer (json_object_get (worker, "busy")));
     assert_true (json_is_string (json_object_get (worker, "host")));
+    //  The cores it may use, as its own affinity and quota say
+    assert_int_equal (json_integer_value (json_object_get (worker, "cores")),
+                      zmp_cores_usable ());
     assert_true (json_is_integer (json_object_get (status, "queued")));
     json_decref (status);
     s_run_free (&run);
@@ -415,6 +419,7 @@ test_cli_status_json_shows_the_worker_and_its_slots (void **state)
     run = s_run (table, NULL);
     assert_int_equal (run.status, 0);
     assert_non_null (strstr (run.out, "1 workers, 2 slots"));
+    assert_non_null (strstr (run.out, "NAME         CORES SLOTS  BUSY"));
     s_run_free (&run);
 }
 

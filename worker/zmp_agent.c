@@ -25,6 +25,7 @@
 #include "zmp_agent.h"
 
 #include "worker_internal.h"
+#include "zmp_cores.h"
 #include "zmp_error.h"
 #include "zmp_log.h"
 #include "zmp_value.h"
@@ -200,8 +201,7 @@ s_send_hello (zmp_agent_t *self)
     hello.role = ZMP_ROLE_WORKER;
     hello.pid = getpid ();
     hello.slots = (uint32_t) self->slots;
-    long cores = sysconf (_SC_NPROCESSORS_ONLN);
-    hello.cores = cores > 0 ? (uint32_t) cores : 0;
+    hello.cores = (uint32_t) zmp_cores_usable ();
     snprintf (hello.host, sizeof hello.host, "%s", self->host);
     snprintf (hello.name, sizeof hello.name, "%s",
               self->config.name ? self->config.name : "");

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "local_cluster.h"
+#include "zmp_cores.h"
 #include "zmp_log.h"
 
 #include <errno.h>
@@ -258,11 +259,10 @@ cli_cluster_close (zmp_client_t **client_p, local_cluster_t **local_p)
 }
 
 //  --------------------------------------------------------------------------
-//  Number of online cores.
+//  Number of cores this process may use (its CPU affinity and quota).
 
 int
 cli_cores (void)
 {
-    long cores = sysconf (_SC_NPROCESSORS_ONLN);
-    return cores > 0 ? (int) cores : 1;
+    return zmp_cores_usable ();
 }

@@ -61,7 +61,8 @@ void cli_log_init (const char *ident, int verbosity);
 //  assumed to be there.
 bool cli_endpoint_listening (const char *endpoint);
 
-//  Number of online CPU cores (at least 1).
+//  Number of cores this process may use (at least 1): its CPU affinity set,
+//  capped by its cgroup CPU quota.
 int cli_cores (void);
 
 typedef struct local_cluster local_cluster_t;

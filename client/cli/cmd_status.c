@@ -76,15 +76,17 @@ s_print_table (const msgpack_object *status)
             (unsigned long long) s_uint (status, "queued"),
             (unsigned long long) s_uint (status, "running"));
     if (worker_count) {
-        printf ("\n%-24s %8s %-12s %5s %5s %5s %10s %7s %7s\n", "HOST", "PID",
-                "NAME", "SLOTS", "BUSY", "PROCS", "DONE", "FAILED", "SEEN");
+        printf ("\n%-24s %8s %-12s %5s %5s %5s %5s %10s %7s %7s\n", "HOST",
+                "PID", "NAME", "CORES", "SLOTS", "BUSY", "PROCS", "DONE",
+                "FAILED", "SEEN");
         for (uint32_t index = 0; index < worker_count; index++) {
             const msgpack_object *worker = &workers->via.array.ptr[index];
             s_str (worker, "host", host, sizeof host);
             s_str (worker, "name", name, sizeof name);
-            printf ("%-24.24s %8lld %-12.12s %5llu %5llu %5llu %10llu %7llu "
-                    "%6.1fs\n",
+            printf ("%-24.24s %8lld %-12.12s %5llu %5llu %5llu %5llu %10llu "
+                    "%7llu %6.1fs\n",
                     host, (long long) s_int (worker, "pid"), name,
+                    (unsigned long long) s_uint (worker, "cores"),
                     (unsigned long long) s_uint (worker, "slots"),
                     (unsigned long long) s_uint (worker, "busy"),
                     (unsigned long long) s_uint (worker, "processes"),
