@@ -225,6 +225,43 @@ test_spawner_recv_times_out_when_idle (void **state)
     zmp_spawner_destroy (&spawner);
 }
 
+//  scancel, systemd and kill -- -PGID signal every process of a tree: the
+//  spawner must outlive that and leave stopping to the agent; its
+//  children must still die by those signals
+static void
+test_spawner_survives_stop_signals_its_children_do_not (void **state)
+{
+    (void) state;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_echo_child, NULL, NULL);
+    assert_non_null (spawner);
+    zmp_spawner_spawn (spawner, 0);
+    zmp_spawn_event_t started, exited;
+    s_event (spawner, &started);
+
+    pid_t spawner_pid = zmp_spawner_pid (spawner);
+    assert_int_equal (kill (spawner_pid, SIGTERM), 0);
+    assert_int_equal (kill (spawner_pid, SIGINT), 0);
+    assert_int_equal (kill (spawner_pid, SIGHUP), 0);
+    assert_int_equal (kill (started.pid, SIGTERM), 0);
+    s_event (spawner, &exited);
+    assert_int_equal (exited.kind, ZMP_SPAWN_EXITED);
+    assert_int_equal (exited.pid, started.pid);
+    assert_true (WIFSIGNALED (exited.status));
+    assert_int_equal (WTERMSIG (exited.status), SIGTERM);
+    close (started.fd);
+
+    //  Still there: it starts the next child
+    assert_int_equal (zmp_spawner_spawn (spawner, 1), 0);
+    s_event (spawner, &started);
+    assert_int_equal (started.kind, ZMP_SPAWN_STARTED);
+    assert_int_equal (kill (started.pid, SIGINT), 0);
+    s_event (spawner, &exited);
+    assert_true (WIFSIGNALED (exited.status));
+    assert_int_equal (WTERMSIG (exited.status), SIGINT);
+    close (started.fd);
+    zmp_spawner_destroy (&spawner);
+}
+
 static void
 test_spawner_gone_is_reported (void **state)
 {
@@ -251,6 +288,8 @@ main (void)
         cmocka_unit_test (test_spawner_gives_a_process_its_output_pipes),
         cmocka_unit_test (test_spawner_destroy_ends_every_child),
         cmocka_unit_test (test_spawner_recv_times_out_when_idle),
+        cmocka_unit_test (
+            test_spawner_survives_stop_signals_its_children_do_not),
         cmocka_unit_test (test_spawner_gone_is_reported),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -138,6 +138,18 @@ s_pipe (int ends[2])
     return 0;
 }
 
+//  The signals that ask a process to stop, set to handler. The spawner
+//  ignores them: tools that signal a whole process tree (Slurm's scancel,
+//  systemd's control-group kill, kill -- -PGID) would otherwise kill it
+//  under the agent, which stops it itself. Its children get them back.
+static void
+s_stop_signals (void (*handler) (int))
+{
+    signal (SIGTERM, handler);
+    signal (SIGINT, handler);
+    signal (SIGHUP, handler);
+}
+
 //  Fork one child for slot and report it; returns -1 if the agent is gone.
 static int
 s_spawn (s_spawner_state_t *state, uint32_t slot, bool process)
@@ -181,6 +193,7 @@ s_spawn (s_spawner_state_t *state, uint32_t slot, bool process)
             s_close_all (theirs + 1, 2);
         }
         sigprocmask (SIG_SETMASK, &state->child_mask, NULL);
+        s_stop_signals (SIG_DFL);
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         if (getppid () != spawner_pid)
             _exit (1);  //  The spawner died before prctl took effect
@@ -230,6 +243,7 @@ s_spawner_main (int control, pid_t agent_pid, zmp_child_main_fn *child_main,
                 void *arg)
 {
     setpgid (0, 0);  //  Terminal signals go to the agent, not here
+    s_stop_signals (SIG_IGN);
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != agent_pid)
         _exit (0);
