@@ -139,9 +139,11 @@ s_pipe (int ends[2])
 }
 
 //  The signals that ask a process to stop, set to handler. The spawner
-//  ignores them: tools that signal a whole process tree (Slurm's scancel,
-//  systemd's control-group kill, kill -- -PGID) would otherwise kill it
-//  under the agent, which stops it itself. Its children get them back.
+//  blocks and ignores them: tools that signal a whole process tree
+//  (Slurm's scancel, systemd's control-group kill, kill -- -PGID) would
+//  otherwise kill it under the agent, which stops it itself. Its children
+//  get them back; blocked across the fork, one sent to a child before it
+//  has its handlers back is not lost.
 static void
 s_stop_signals (void (*handler) (int))
 {
@@ -192,8 +194,10 @@ s_spawn (s_spawner_state_t *state, uint32_t slot, bool process)
             close (null);
             s_close_all (theirs + 1, 2);
         }
-        sigprocmask (SIG_SETMASK, &state->child_mask, NULL);
+        //  Handlers first, then the mask: a stop signal sent since the
+        //  fork has waited, blocked, and now ends the child
         s_stop_signals (SIG_DFL);
+        sigprocmask (SIG_SETMASK, &state->child_mask, NULL);
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         if (getppid () != spawner_pid)
             _exit (1);  //  The spawner died before prctl took effect
@@ -254,8 +258,13 @@ s_spawner_main (int control, pid_t agent_pid, zmp_child_main_fn *child_main,
     state.arg = arg;
     sigset_t mask;
     sigemptyset (&mask);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGHUP);
     sigaddset (&mask, SIGCHLD);
     sigprocmask (SIG_BLOCK, &mask, &state.child_mask);
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGCHLD);
     state.signals = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (state.signals < 0)
         _exit (1);
