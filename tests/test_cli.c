@@ -354,18 +354,18 @@ static void
 test_cli_worker_joins_a_broker_that_comes_late (void **state)
 {
     (void) state;
-    //  A free port: a broker's, stopped at once
+    //  An endpoint nobody else can take while the broker is away (a TCP
+    //  port freed here could go to another test's broker)
+    char directory[] = "/tmp/zmpool-test-cli-XXXXXX";
+    assert_non_null (mkdtemp (directory));
     char endpoint[256];
-    const char *quiet[] = { "--quiet", NULL };
-    pid_t broker = testkit_broker_start (endpoint, sizeof endpoint, quiet);
-    assert_true (broker > 0);
-    assert_int_equal (testkit_stop_cleanly (broker), 0);
+    snprintf (endpoint, sizeof endpoint, "ipc://%s/broker", directory);
     const char *worker_args[] = { "worker",      "--connect", endpoint,
                                   "--processes", "1",         "--quiet",
                                   NULL };
     pid_t worker = testkit_spawn (worker_args);
     assert_true (worker > 0);
-    //  The worker tries for a while before the broker is back
+    //  The worker tries for a while before the broker comes
     const char *none[] = { "status", "--connect", endpoint, "--workers",
                            "1",      "--timeout", "1",      NULL };
     run_t run = s_run (none, NULL);
@@ -374,7 +374,7 @@ test_cli_worker_joins_a_broker_that_comes_late (void **state)
     s_run_free (&run);
     const char *bind[] = { "--quiet", "--bind", endpoint, NULL };
     char again[256];
-    broker = testkit_broker_start (again, sizeof again, bind);
+    pid_t broker = testkit_broker_start (again, sizeof again, bind);
     assert_true (broker > 0);
     assert_string_equal (again, endpoint);
     //  ...and joins it, within its back-off
@@ -386,6 +386,8 @@ test_cli_worker_joins_a_broker_that_comes_late (void **state)
     s_run_free (&run);
     assert_int_equal (testkit_stop_cleanly (worker), 0);
     assert_int_equal (testkit_stop_cleanly (broker), 0);
+    unlink (endpoint + strlen ("ipc://"));
+    rmdir (directory);
 }
 
 static void
@@ -419,7 +421,7 @@ test_cli_status_json_shows_the_worker_and_its_slots (void **state)
     run = s_run (table, NULL);
     assert_int_equal (run.status, 0);
     assert_non_null (strstr (run.out, "1 workers, 2 slots"));
-    assert_non_null (strstr (run.out, "NAME         CORES SLOTS  BUSY"));
+    assert_non_null (strstr (run.out, "NAME CORES SLOTS  BUSY"));
     s_run_free (&run);
 }
 

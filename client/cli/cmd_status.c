@@ -53,6 +53,16 @@ s_str (const msgpack_object *map, const char *key, char *buffer, size_t size)
         snprintf (buffer, size, "-");
 }
 
+//  The wider of width and text's length, at most 40 columns.
+static int
+s_max_width (int width, const char *text)
+{
+    int length = (int) strlen (text);
+    if (length > 40)
+        length = 40;
+    return length > width ? length : width;
+}
+
 static void
 s_print_table (const msgpack_object *status)
 {
@@ -76,17 +86,28 @@ s_print_table (const msgpack_object *status)
             (unsigned long long) s_uint (status, "queued"),
             (unsigned long long) s_uint (status, "running"));
     if (worker_count) {
-        printf ("\n%-24s %8s %-12s %5s %5s %5s %5s %10s %7s %7s\n", "HOST",
-                "PID", "NAME", "CORES", "SLOTS", "BUSY", "PROCS", "DONE",
-                "FAILED", "SEEN");
+        //  Host and name columns as wide as their longest entry, within
+        //  reason: a pod's name is some 30 characters
+        int host_width = 12, name_width = 4;
         for (uint32_t index = 0; index < worker_count; index++) {
             const msgpack_object *worker = &workers->via.array.ptr[index];
             s_str (worker, "host", host, sizeof host);
             s_str (worker, "name", name, sizeof name);
-            printf ("%-24.24s %8lld %-12.12s %5llu %5llu %5llu %5llu %10llu "
+            host_width = s_max_width (host_width, host);
+            name_width = s_max_width (name_width, name);
+        }
+        printf ("\n%-*s %8s %-*s %5s %5s %5s %5s %10s %7s %7s\n", host_width,
+                "HOST", "PID", name_width, "NAME", "CORES", "SLOTS", "BUSY",
+                "PROCS", "DONE", "FAILED", "SEEN");
+        for (uint32_t index = 0; index < worker_count; index++) {
+            const msgpack_object *worker = &workers->via.array.ptr[index];
+            s_str (worker, "host", host, sizeof host);
+            s_str (worker, "name", name, sizeof name);
+            printf ("%-*.*s %8lld %-*.*s %5llu %5llu %5llu %5llu %10llu "
                     "%7llu %6.1fs\n",
-                    host, (long long) s_int (worker, "pid"), name,
-                    (unsigned long long) s_uint (worker, "cores"),
+                    host_width, host_width, host,
+                    (long long) s_int (worker, "pid"), name_width, name_width,
+                    name, (unsigned long long) s_uint (worker, "cores"),
                     (unsigned long long) s_uint (worker, "slots"),
                     (unsigned long long) s_uint (worker, "busy"),
                     (unsigned long long) s_uint (worker, "processes"),
