@@ -40,6 +40,8 @@ typedef struct {
     uint64_t seq;           //  Dispatch number, unique per broker
     uint32_t attempt;       //  Dispatches so far (1: no retries yet)
     uint32_t lost;          //  Times its worker was lost while it ran
+    uint32_t failures;      //  Times its process crashed or ran over its
+                            //  limit (each run again, up to the limit)
     uint64_t *handles;      //  Owned: objects its arguments name, each
                             //  retained in the store while the task lives
     uint32_t handle_count;
@@ -104,18 +106,20 @@ typedef struct {
 
 //  The scheduler: peers, pools, tasks, fair dispatch
 typedef struct {
-    zhashx_t *peers;     //  Owned broker_peer_t * by key
-    zlistx_t *workers;   //  Worker peers (not owned)
-    zlistx_t *clients;   //  Client peers, in rotation (not owned)
-    zlistx_t *dirty;     //  Peers with outgoing messages (not owned)
-    zlistx_t *pending;   //  Owned Process tasks waiting for a worker
-    zmp_store_t *store;  //  Borrowed: the shared objects
-    int prefetch;        //  Fixed prefetch per worker, or -1:
-                         //  adaptive (BROKER_PREFETCH_*)
-    uint32_t retries;    //  Re-runs of a task whose worker is lost
-    uint64_t next_seq;   //  Next dispatch number
-    uint64_t queued;     //  Tasks waiting, all clients
-    uint32_t slots;      //  Slots of all workers
+    zhashx_t *peers;         //  Owned broker_peer_t * by key
+    zlistx_t *workers;       //  Worker peers (not owned)
+    zlistx_t *clients;       //  Client peers, in rotation (not owned)
+    zlistx_t *dirty;         //  Peers with outgoing messages (not owned)
+    zlistx_t *pending;       //  Owned Process tasks waiting for a worker
+    zmp_store_t *store;      //  Borrowed: the shared objects
+    int prefetch;            //  Fixed prefetch per worker, or -1:
+                             //  adaptive (BROKER_PREFETCH_*)
+    uint32_t retries;        //  Re-runs of a task whose worker is lost
+    uint32_t crash_retries;  //  Re-runs of a task whose process crashed
+                             //  or ran over its limit
+    uint64_t next_seq;       //  Next dispatch number
+    uint64_t queued;         //  Tasks waiting, all clients
+    uint32_t slots;          //  Slots of all workers
     broker_counters_t counters;
 } broker_sched_t;
 
@@ -133,6 +137,9 @@ typedef struct {
 void broker_sched_init (broker_sched_t *sched, int prefetch, uint32_t retries,
                         zmp_store_t *store);
 void broker_sched_destroy (broker_sched_t *sched);
+//  Put a pool task that was dispatched back at the head of its pool's
+//  queue, to run again (counted as retried).
+void broker_task_requeue (broker_sched_t *sched, broker_task_t *task);
 //  Routing key (hex) of a routing id frame, into key (513 bytes)
 void broker_routing_key (zframe_t *routing_id, char *key);
 broker_peer_t *broker_peer_lookup (broker_sched_t *sched, const char *key);

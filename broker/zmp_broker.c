@@ -76,6 +76,11 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
     broker_sched_init (&self->sched,
                        self->config.prefetch < 0 ? -1 : self->config.prefetch,
                        (uint32_t) retries, self->store);
+    self->sched.crash_retries = self->config.crash_retries == 0
+                                    ? ZMP_BROKER_CRASH_RETRIES
+                                : self->config.crash_retries < 0
+                                    ? 0
+                                    : (uint32_t) self->config.crash_retries;
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zsock_set_router_mandatory (self->router, 1);
@@ -406,7 +411,24 @@ s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
             } else
                 task = broker_window_take (&self->sched, worker, done.slot,
                                            done.seq, done.run_us);
-            if (task) {
+            if (task && task->pool && task->client
+                && (done.status == ZMP_ERR_CRASHED
+                    || done.status == ZMP_ERR_TIMEOUT)
+                && task->failures < self->sched.crash_retries) {
+                //  Its own process died or overran: it runs again, up
+                //  to the limit; then that error is its result
+                worker->done++;
+                worker->failed++;
+                task->failures++;
+                zmp_info (
+                    "broker: task %s %s on %s; running it again "
+                    "(%u of %u)",
+                    task->function,
+                    done.status == ZMP_ERR_CRASHED ? "crashed" : "timed out",
+                    worker->key, task->failures, self->sched.crash_retries);
+                broker_task_requeue (&self->sched, task);
+                zframe_destroy (&value);
+            } else if (task) {
                 worker->done++;
                 if (done.status)
                     worker->failed++;

@@ -32,15 +32,20 @@ typedef struct {
                                 //  slots, fixed; or ZMP_BROKER_ADAPTIVE
     const char *endpoint_file;  //  NULL, or written with the bound endpoint
     int ready_fd;               //  -1, or written the endpoint and closed
-    int retries;  //  Re-runs of a task whose worker was lost: 0 takes
-                  //  ZMP_BROKER_RETRIES, ZMP_BROKER_NO_RETRIES none
+    int retries;        //  Re-runs of a task whose worker was lost: 0 takes
+                        //  ZMP_BROKER_RETRIES, ZMP_BROKER_NO_RETRIES none
+    int crash_retries;  //  Re-runs of a task whose own process crashed or
+                        //  ran over its time limit: 0 takes
+                        //  ZMP_BROKER_CRASH_RETRIES, ZMP_BROKER_NO_RETRIES
+                        //  none
 } zmp_broker_config_t;
 
-#define ZMP_BROKER_HEARTBEAT_MS 1000
-#define ZMP_BROKER_LIVENESS     5
-#define ZMP_BROKER_ADAPTIVE     -1  //  Prefetch by the workers' task times
-#define ZMP_BROKER_RETRIES      3
-#define ZMP_BROKER_NO_RETRIES   -1
+#define ZMP_BROKER_HEARTBEAT_MS  1000
+#define ZMP_BROKER_LIVENESS      5
+#define ZMP_BROKER_ADAPTIVE      -1  //  Prefetch by the workers' task times
+#define ZMP_BROKER_RETRIES       3
+#define ZMP_BROKER_CRASH_RETRIES 1
+#define ZMP_BROKER_NO_RETRIES    -1
 
 //  Bind the broker's socket. Returns NULL with kind usage if heartbeat_ms
 //  or liveness is outside ZMP_PROTO_HEARTBEAT_MIN..MAX or

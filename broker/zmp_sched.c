@@ -302,12 +302,7 @@ s_worker_clear (broker_sched_t *sched, broker_peer_t *worker)
         if (task->pool && task->lost < sched->retries) {
             //  No fault of the task's: it runs again, first in its pool
             task->lost++;
-            task->pool->running--;
-            task->client->running--;
-            zlistx_add_start (task->pool->queue, task);
-            task->client->queued++;
-            sched->queued++;
-            sched->counters.retried++;
+            broker_task_requeue (sched, task);
             continue;
         }
         zmp_error_t error;
@@ -561,6 +556,21 @@ broker_task_result (broker_sched_t *sched, broker_task_t *task, uint32_t status,
     zmp_proto_result_t result = { task->task_id, status, pid };
     zframe_t *header = zmp_proto_encode_result (&result);
     broker_peer_queue (sched, task->client, ZMP_PROTO_RESULT, &header, value_p);
+}
+
+//  --------------------------------------------------------------------------
+//  Queue a dispatched pool task again, first in its pool.
+
+void
+broker_task_requeue (broker_sched_t *sched, broker_task_t *task)
+{
+    assert (task->pool && task->client && !task->worker);
+    task->pool->running--;
+    task->client->running--;
+    zlistx_add_start (task->pool->queue, task);
+    task->client->queued++;
+    sched->queued++;
+    sched->counters.retried++;
 }
 
 //  --------------------------------------------------------------------------

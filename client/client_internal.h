@@ -48,12 +48,13 @@ struct zmp_pool {
     zmp_client_t *client;  //  Borrowed
     void *handle;          //  In client->pools
     uint32_t pool_id;
-    int processes;           //  Cap asked for, or the cluster's slots
-    int cap;                 //  Cap as asked (0: none)
-    bool closed;             //  No more submissions
-    bool terminated;         //  Cancelled; no more submissions
-    uint64_t outstanding;    //  Tasks submitted, result not yet in
-    uint64_t callbacks_due;  //  Results in whose callbacks have not run
+    int processes;             //  Cap asked for, or the cluster's slots
+    int cap;                   //  Cap as asked (0: none)
+    uint32_t task_timeout_ms;  //  Run-time limit of tasks submitted now
+    bool closed;               //  No more submissions
+    bool terminated;           //  Cancelled; no more submissions
+    uint64_t outstanding;      //  Tasks submitted, result not yet in
+    uint64_t callbacks_due;    //  Results in whose callbacks have not run
 };
 
 //  A control request (POOL, STATUS) waiting for its REPLY

@@ -221,6 +221,26 @@ zmp_pool_processes (const zmp_pool_t *self)
 }
 
 //  --------------------------------------------------------------------------
+//  Limit the run time of the tasks submitted from now on.
+
+int
+zmp_pool_set_task_timeout (zmp_pool_t *self, int64_t timeout_ms,
+                           zmp_error_t *error)
+{
+    assert (self);
+    if (timeout_ms < 0 || timeout_ms > ZMP_TASK_TIMEOUT_MAX_MS) {
+        zmp_error_set (error, ZMP_ERR_USAGE,
+                       "a task timeout is 0 to %d ms, not %lld",
+                       ZMP_TASK_TIMEOUT_MAX_MS, (long long) timeout_ms);
+        return -1;
+    }
+    pthread_mutex_lock (&self->client->mutex);
+    self->task_timeout_ms = (uint32_t) timeout_ms;
+    pthread_mutex_unlock (&self->client->mutex);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 //  Accept no more tasks.
 
 void
@@ -299,7 +319,7 @@ s_task_header (job_t *job, uint32_t place, const char *function, uint32_t flags)
     task.task_id = ((uint64_t) job->serial << 32) | place;
     task.pool_id = job->pool->pool_id;
     task.flags = flags;
-    task.timeout_ms = 0;
+    task.timeout_ms = job->pool->task_timeout_ms;
     snprintf (task.function, sizeof task.function, "%s", function);
     return zmp_proto_encode_task (&task);
 }

@@ -251,6 +251,24 @@ s_echo_after (zmp_task_t *task, const msgpack_object *args,
     return msgpack_pack_object (result, args->via.array.ptr[1]);
 }
 
+//  stubborn (ms) -> ms: ignores SIGTERM, then sleeps ms; only SIGKILL
+//  stops it early
+static int
+s_stubborn (zmp_task_t *task, const msgpack_object *args,
+            msgpack_packer *result)
+{
+    int64_t ms;
+    if (!zmp_arg_int (args, 0, &ms) || ms < 0)
+        return zmp_task_bad_arguments (task, "stubborn (ms)");
+    signal (SIGTERM, SIG_IGN);
+    struct timespec pause = { (time_t) (ms / 1000),
+                              (long) (ms % 1000) * 1000000L };
+    while (nanosleep (&pause, &pause) == -1)
+        ;
+    signal (SIGTERM, SIG_DFL);
+    return msgpack_pack_int64 (result, ms);
+}
+
 //  make_objects (n) -> n: makes n events and leaves them to the end of the
 //  process, which takes them with it
 static int
@@ -290,5 +308,6 @@ zmpool_module_init (zmp_registry_t *registry)
     rc |=
         zmp_registry_add (registry, "test.make_objects", s_make_objects, NULL);
     rc |= zmp_registry_add (registry, "test.echo_after", s_echo_after, NULL);
+    rc |= zmp_registry_add (registry, "test.stubborn", s_stubborn, NULL);
     return rc ? -1 : 0;
 }

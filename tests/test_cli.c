@@ -180,6 +180,20 @@ test_cli_map_prints_results_in_order (void **state)
 }
 
 static void
+test_cli_map_task_timeout_stops_a_slow_task (void **state)
+{
+    (void) state;
+    const char *args[] = { "map", "--connect", s_endpoint, "--task-timeout",
+                           "0.2", "sleep",     "10",       "60000",
+                           NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "task 2 (ARG 60000): task timed out"));
+    assert_non_null (strstr (run.err, "longer than its limit of 200 ms"));
+    s_run_free (&run);
+}
+
+static void
 test_cli_map_two_thousand_tasks_from_stdin (void **state)
 {
     (void) state;
@@ -252,6 +266,8 @@ test_cli_map_usage_errors_exit_2 (void **state)
         { "map", "--connect", s_endpoint, "square", "[1,", NULL },
         { "map", "--processes", "0", "square", "1", NULL },
         { "map", "--chunksize", "lots", "square", "1", NULL },
+        { "map", "--task-timeout", "0", "square", "1", NULL },
+        { "map", "--task-timeout", "-1", "square", "1", NULL },
         { "map", "--bogus", "square", "1", NULL },
         { "map", "--connect", s_endpoint, "--module", "x.so", "square", NULL },
     };
@@ -608,6 +624,7 @@ main (void)
         cmocka_unit_test (test_cli_help_version_and_bad_commands),
         cmocka_unit_test (test_cli_every_command_has_help),
         cmocka_unit_test (test_cli_map_prints_results_in_order),
+        cmocka_unit_test (test_cli_map_task_timeout_stops_a_slow_task),
         cmocka_unit_test (test_cli_map_two_thousand_tasks_from_stdin),
         cmocka_unit_test (
             test_cli_map_failures_exit_1_and_the_pool_still_serves),

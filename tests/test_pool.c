@@ -40,7 +40,8 @@ s_cluster_up (void **state)
     const char *broker_args[] = { "--quiet", NULL };
     s_cluster.broker = testkit_broker_start (
         s_cluster.endpoint, sizeof s_cluster.endpoint, broker_args);
-    const char *worker_args[] = { "--quiet", NULL };
+    const char *worker_args[] = { "--quiet",  "--grace-ms",    "300",
+                                  "--module", ZMP_TEST_MODULE, NULL };
     if (s_cluster.broker > 0)
         s_cluster.worker =
             testkit_worker_start (s_cluster.endpoint, 2, worker_args);
@@ -401,6 +402,50 @@ test_pool_errors_are_precise_and_the_pool_keeps_serving (void **state)
     zmp_client_destroy (&client);
 }
 
+//  A task over its pool's limit is stopped, SIGTERM first, and reported as
+//  timeout; one that ignores SIGTERM gets SIGKILL after the grace period
+//  (300 ms here). Either way its process is replaced and the pool serves.
+static void
+test_pool_task_timeout_stops_the_task_not_the_pool (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_pool_t *pool = zmp_pool_new (client, 0, NULL);
+    zmp_error_t error;
+    assert_int_equal (zmp_pool_set_task_timeout (pool, -1, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_USAGE);
+    assert_int_equal (zmp_pool_set_task_timeout (pool, 200, &error), 0);
+
+    int64_t start = s_now_ms ();
+    error = s_failure (pool, "sleep", zmp_int (60000));
+    assert_int_equal (error.kind, ZMP_ERR_TIMEOUT);
+    assert_int_equal (error.signal, SIGTERM);
+    assert_non_null (strstr (error.message, "200 ms"));
+    //  Run twice (the broker's one retry for crashes and timeouts)
+    assert_true (s_now_ms () - start < testkit_ms (5000));
+
+    error = s_failure (pool, "test.stubborn", zmp_int (60000));
+    assert_int_equal (error.kind, ZMP_ERR_TIMEOUT);
+    assert_int_equal (error.signal, SIGKILL);
+
+    //  Tasks within the limit are untouched, and the pool still serves
+    msgpack_object quick = zmp_int (7);
+    msgpack_object quick_args = zmp_array (&quick, 1);
+    zmp_value_t *value = zmp_pool_apply (pool, "square", &quick_args, &error);
+    assert_non_null (value);
+    assert_int_equal (zmp_value_get (value)->via.i64, 49);
+    zmp_value_destroy (&value);
+    //  Back to no limit
+    assert_int_equal (zmp_pool_set_task_timeout (pool, 0, &error), 0);
+    msgpack_object slow[] = { zmp_int (400), zmp_str ("late") };
+    msgpack_object slow_args = zmp_array (slow, 2);
+    value = zmp_pool_apply (pool, "test.echo_after", &slow_args, &error);
+    assert_non_null (value);
+    zmp_value_destroy (&value);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
 static void
 test_pool_crash_among_queued_tiny_tasks_fails_only_itself (void **state)
 {
@@ -645,6 +690,7 @@ main (void)
             test_pool_errors_are_precise_and_the_pool_keeps_serving),
         cmocka_unit_test (
             test_pool_crash_among_queued_tiny_tasks_fails_only_itself),
+        cmocka_unit_test (test_pool_task_timeout_stops_the_task_not_the_pool),
         cmocka_unit_test (test_pool_processes_caps_tasks_running_at_once),
         cmocka_unit_test (test_pool_terminate_cancels_only_that_pool),
         cmocka_unit_test (test_pool_is_safe_from_many_threads),

@@ -27,18 +27,19 @@ typedef struct {
 
 static int s_fixture_number = 0;
 
-//  Start a broker (heartbeat_ms, liveness, prefetch, retries) for one test.
+//  Start a broker (heartbeat_ms, liveness, prefetch, retries and
+//  crash_retries) for one test.
 static int
 s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
-              int retries)
+              int retries, int crash_retries)
 {
     fixture_t *fixture = (fixture_t *) zmalloc (sizeof (fixture_t));
     snprintf (fixture->endpoint, sizeof fixture->endpoint, "inproc://broker-%d",
               ++s_fixture_number);
     fixture->sockets = zlistx_new ();
-    zmp_broker_config_t config = {
-        fixture->endpoint, heartbeat_ms, liveness, prefetch, NULL, -1, retries
-    };
+    zmp_broker_config_t config = { fixture->endpoint, heartbeat_ms, liveness,
+                                   prefetch,          NULL,         -1,
+                                   retries,           crash_retries };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
     if (broker)
@@ -52,25 +53,35 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
 static int
 s_up (void **state)
 {
-    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 2, 0);
+    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 2, 0,
+                         ZMP_BROKER_NO_RETRIES);
 }
 
 static int
 s_up_no_prefetch (void **state)
 {
-    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 0, 0);
+    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 0, 0,
+                         ZMP_BROKER_NO_RETRIES);
 }
 
 static int
 s_up_fast_heartbeat (void **state)
 {
-    return s_fixture_up (state, 50, 3, 2, 0);
+    return s_fixture_up (state, 50, 3, 2, 0, ZMP_BROKER_NO_RETRIES);
 }
 
 static int
 s_up_fast_heartbeat_no_retries (void **state)
 {
-    return s_fixture_up (state, 50, 3, 2, ZMP_BROKER_NO_RETRIES);
+    return s_fixture_up (state, 50, 3, 2, ZMP_BROKER_NO_RETRIES,
+                         ZMP_BROKER_NO_RETRIES);
+}
+
+//  Crashes and timeouts retried twice
+static int
+s_up_crash_retries (void **state)
+{
+    return s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 2, 0, 2);
 }
 
 static int
@@ -993,6 +1004,65 @@ s_done_as (zsock_t *worker, const dispatched_t *task, uint32_t status,
     s_send (worker, &msg);
 }
 
+//  A task whose process crashes or overruns runs again, each time with a
+//  higher attempt, until the limit; then that error is its one result
+static void
+test_broker_runs_a_crashed_task_again_up_to_its_limit (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 1, 1, "crash", 1);
+    dispatched_t first, second, third;
+    assert_int_equal (s_take_dispatch (worker, &first, 1, 5000), 1);
+    assert_int_equal (first.header.attempt, 1);
+    s_done_as (worker, &first, ZMP_ERR_CRASHED, 501);
+    assert_int_equal (s_take_dispatch (worker, &second, 1, 5000), 1);
+    assert_int_equal (second.header.attempt, 2);
+    assert_int_equal (second.task_id, 1);
+    s_done_as (worker, &second, ZMP_ERR_TIMEOUT, 502);
+    assert_int_equal (s_take_dispatch (worker, &third, 1, 5000), 1);
+    assert_int_equal (third.header.attempt, 3);
+    //  A late answer for a superseded attempt changes nothing
+    s_done_as (worker, &first, ZMP_ERR_NONE, 501);
+    s_done_as (worker, &third, ZMP_ERR_CRASHED, 503);
+    uint64_t id;
+    uint32_t status;
+    s_take_results (client, 1, &id, &status);
+    assert_int_equal (id, 1);
+    assert_int_equal (status, ZMP_ERR_CRASHED);
+    zmsg_t *msg = s_recv (client, 300);
+    if (msg && zmp_proto_command (msg, NULL) == ZMP_PROTO_RESULT)
+        fail_msg ("a second result came for the task");
+    zmsg_destroy (&msg);
+}
+
+static void
+test_broker_delivers_a_retried_tasks_success_once (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 1, NULL);
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 7, 1, "square", 1);
+    dispatched_t first, second;
+    assert_int_equal (s_take_dispatch (worker, &first, 1, 5000), 1);
+    s_done_as (worker, &first, ZMP_ERR_CRASHED, 601);
+    assert_int_equal (s_take_dispatch (worker, &second, 1, 5000), 1);
+    s_done (worker, &second, 1, ZMP_ERR_NONE);
+    uint64_t id;
+    uint32_t status;
+    s_take_results (client, 1, &id, &status);
+    assert_int_equal (id, 7);
+    assert_int_equal (status, ZMP_ERR_NONE);
+    //  Task errors are the task's answer: not run again
+    s_submit (client, 8, 1, "fail", 1);
+    assert_int_equal (s_take_dispatch (worker, &first, 1, 5000), 1);
+    s_done_as (worker, &first, ZMP_ERR_TASK, 0);
+    s_take_results (client, 1, &id, &status);
+    assert_int_equal (id, 8);
+    assert_int_equal (status, ZMP_ERR_TASK);
+}
+
 static void
 test_broker_releases_locks_of_a_dead_task_process_only (void **state)
 {
@@ -1062,6 +1132,12 @@ main (void)
     zsys_init ();
     zsys_set_logstream (stderr);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (
+            test_broker_runs_a_crashed_task_again_up_to_its_limit,
+            s_up_crash_retries, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_delivers_a_retried_tasks_success_once,
+            s_up_crash_retries, s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_welcomes_peers_with_cluster_slots, s_up, s_down),
         cmocka_unit_test_setup_teardown (

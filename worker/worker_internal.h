@@ -31,7 +31,7 @@ typedef struct {
     zmp_proto_dispatch_t header;  //  As the broker sent it
     zframe_t *args;               //  Owned: the argument frame
     zmp_error_kind_t abort_kind;  //  Why it must not report its result
-                                  //  (cancelled), or ZMP_ERR_NONE
+                                  //  (cancelled, timeout), or ZMP_ERR_NONE
 } agent_task_t;
 
 void agent_task_destroy (agent_task_t **task_p);
@@ -60,6 +60,8 @@ typedef struct {
     size_t input_limit;        //  Allocated bytes of input
     uint64_t tasks_done;       //  Tasks this process has finished
     int64_t respawn_at;        //  zclock_mono () ms; 0 unless a fork failed
+    int64_t kill_at_us;        //  zclock_usecs () to SIGKILL a task over its
+                               //  limit that SIGTERM did not end; 0: none
 } agent_child_t;
 
 //  A result the child sent for task (taken from the child: the callee owns

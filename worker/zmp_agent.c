@@ -266,6 +266,21 @@ s_done_cancelled (zmp_agent_t *self, const agent_task_t *task, pid_t pid)
                       task->header.function);
 }
 
+//  Answer a task that was stopped, by request (cancelled) or for running
+//  over its limit (timeout); signal is what ended its process, if known.
+static void
+s_done_aborted (zmp_agent_t *self, const agent_task_t *task, pid_t pid,
+                int signal)
+{
+    if (task->abort_kind == ZMP_ERR_TIMEOUT)
+        agent_done_error (self, task->header.slot, task->header.seq, pid,
+                          ZMP_ERR_TIMEOUT, signal, 0,
+                          "task %s ran longer than its limit of %u ms",
+                          task->header.function, task->header.timeout_ms);
+    else
+        s_done_cancelled (self, task, pid);
+}
+
 //  A child answered a task (agent_result_fn).
 static void
 s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
@@ -273,7 +288,7 @@ s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
 {
     zmp_agent_t *self = (zmp_agent_t *) arg;
     if (task->abort_kind != ZMP_ERR_NONE)
-        s_done_cancelled (self, task, 0);  //  Pid 0: its process lives on
+        s_done_aborted (self, task, 0, 0);  //  Pid 0: its process lives on
     else {
         zframe_t *value = zframe_new (payload, size);
         agent_done (self, task->header.slot, task->header.seq, status,
@@ -311,9 +326,11 @@ s_child_exited (zmp_agent_t *self, agent_child_t *child,
     agent_child_close (child);
     int status = event->status;
     agent_task_t *task = (agent_task_t *) zlistx_detach (child->tasks, NULL);
+    child->kill_at_us = 0;
     if (task) {
         if (task->abort_kind != ZMP_ERR_NONE)
-            s_done_cancelled (self, task, event->pid);
+            s_done_aborted (self, task, event->pid,
+                            WIFSIGNALED (status) ? WTERMSIG (status) : 0);
         else if (WIFSIGNALED (status))
             agent_done_error (self, task->header.slot, task->header.seq,
                               event->pid, ZMP_ERR_CRASHED, WTERMSIG (status), 0,
@@ -728,6 +745,50 @@ s_tick (zmp_agent_t *self, int64_t now)
     self->next_tick_at = now + self->heartbeat_ms / 2;
 }
 
+//  Stop the tasks that ran over their limit: SIGTERM, then SIGKILL after
+//  the grace period; their process ends, and s_child_exited answers them
+//  with timeout. Returns when (zclock_mono () ms) to look again.
+static int64_t
+s_enforce_limits (zmp_agent_t *self)
+{
+    int64_t now_us = zclock_usecs ();
+    int64_t next_us = INT64_MAX;
+    for (size_t slot = 0; slot < self->slots; slot++) {
+        agent_child_t *child = &self->children[slot];
+        agent_task_t *task = (agent_task_t *) zlistx_first (child->tasks);
+        if (child->state != CHILD_READY || child->pid <= 0 || !task
+            || task->header.timeout_ms == 0)
+            continue;
+        int64_t deadline_us =
+            child->running_since_us + (int64_t) task->header.timeout_ms * 1000;
+        if (task->abort_kind == ZMP_ERR_NONE) {
+            if (now_us < deadline_us) {
+                if (deadline_us < next_us)
+                    next_us = deadline_us;
+                continue;
+            }
+            zmp_notice ("worker: task %s in process %d ran over its limit "
+                        "of %u ms; stopping it",
+                        task->header.function, (int) child->pid,
+                        task->header.timeout_ms);
+            task->abort_kind = ZMP_ERR_TIMEOUT;
+            kill (child->pid, SIGTERM);
+            child->kill_at_us = now_us + (int64_t) self->config.grace_ms * 1000;
+        }
+        if (child->kill_at_us) {
+            if (now_us >= child->kill_at_us) {
+                kill (child->pid, SIGKILL);
+                child->kill_at_us = 0;
+            } else if (child->kill_at_us < next_us)
+                next_us = child->kill_at_us;
+        }
+    }
+    if (next_us == INT64_MAX)
+        return INT64_MAX;
+    //  In ms of the monotonic clock, rounded up
+    return zclock_mono () + (next_us - now_us + 999) / 1000;
+}
+
 //  --------------------------------------------------------------------------
 //  Serve until interrupted.
 
@@ -810,6 +871,9 @@ zmp_agent_run (zmp_agent_t *self)
         int64_t wake_at = self->next_tick_at;
         if (!self->registered && self->hello_at < wake_at)
             wake_at = self->hello_at;
+        int64_t limit_at = s_enforce_limits (self);
+        if (limit_at < wake_at)
+            wake_at = limit_at;
         int64_t wait_ms = wake_at - now;
         if (wait_ms < 0)
             wait_ms = 0;

@@ -31,6 +31,8 @@ typedef struct {
                               //  (from start, or from losing it); 0: never
     const char *health_file;  //  NULL, or rewritten at every tick of the
                               //  loop, for a liveness probe
+    int grace_ms;             //  A task over its run-time limit gets
+                              //  SIGTERM, and SIGKILL this much later
 } zmp_agent_config_t;
 
 //  While it has no broker the agent says HELLO after 1 s, then after
@@ -40,6 +42,9 @@ typedef struct {
 #define ZMP_AGENT_HELLO_FIRST_MS     1000
 #define ZMP_AGENT_HELLO_MAX_MS       32000
 #define ZMP_AGENT_CONNECT_TIMEOUT_MS 3000
+
+//  Default grace between SIGTERM and SIGKILL for a task over its limit
+#define ZMP_AGENT_GRACE_MS 2000
 
 //  Fork the spawner and config->processes children, waiting up to 10 s for
 //  them to start. Must run before this process has a ZeroMQ context (do not

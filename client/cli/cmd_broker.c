@@ -22,6 +22,9 @@ static const char *s_usage =
     "                          about 2 ms of work queued per slot)\n"
     "      --retries N         times a task runs again when the worker running\n"
     "                          it is lost, 0 to 100 (default 3)\n"
+    "      --crash-retries N   times a task runs again when its own process\n"
+    "                          crashes or runs over its time limit, 0 to 100\n"
+    "                          (default 1); then that error is its result\n"
     "      --endpoint-file F   write the bound endpoint to F (useful with a\n"
     "                          wildcard port, tcp://127.0.0.1:*)\n"
     "      --ready-fd N        write the bound endpoint to fd N, then close it\n"
@@ -41,6 +44,7 @@ cli_broker (int argc, char **argv)
         { "liveness", required_argument, NULL, 'L' },
         { "prefetch", required_argument, NULL, 'P' },
         { "retries", required_argument, NULL, 'T' },
+        { "crash-retries", required_argument, NULL, 'C' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -54,7 +58,8 @@ cli_broker (int argc, char **argv)
                                    ZMP_BROKER_ADAPTIVE,
                                    NULL,
                                    -1,
-                                   ZMP_BROKER_RETRIES };
+                                   ZMP_BROKER_RETRIES,
+                                   ZMP_BROKER_CRASH_RETRIES };
     int verbosity = 0;
     long number;
     int option;
@@ -83,6 +88,14 @@ cli_broker (int argc, char **argv)
                     return cli_usage_error (
                         "broker", "--retries takes 0 to 100, not '%s'", optarg);
                 config.retries =
+                    number == 0 ? ZMP_BROKER_NO_RETRIES : (int) number;
+                break;
+            case 'C':
+                if (!cli_parse_long (optarg, 0, 100, &number))
+                    return cli_usage_error (
+                        "broker", "--crash-retries takes 0 to 100, not '%s'",
+                        optarg);
+                config.crash_retries =
                     number == 0 ? ZMP_BROKER_NO_RETRIES : (int) number;
                 break;
             case 'P':

@@ -44,6 +44,9 @@ static const char *s_usage =
     "  -m, --module PATH       local cluster only: load task functions from\n"
     "                          PATH (repeatable)\n"
     "  -t, --timeout S         give up after S seconds (default: never)\n"
+    "      --task-timeout S    stop any task that runs longer than S seconds\n"
+    "                          (SIGTERM, then SIGKILL); it fails with kind\n"
+    "                          timeout (default: no limit)\n"
     "  -q, --quiet             no notices on stderr\n"
     "  -v, --verbose           log more\n"
     "  -h, --help              show this help\n"
@@ -164,12 +167,17 @@ s_print_error (const map_args_t *args, size_t index, const zmp_error_t *error)
 //  Run the map on client; prints results. Returns the exit status.
 static int
 s_run (zmp_client_t *client, const char *function, map_args_t *args,
-       int processes, size_t chunksize, int timeout_ms, bool quiet)
+       int processes, size_t chunksize, int timeout_ms, int task_timeout_ms,
+       bool quiet)
 {
     zmp_error_t error;
     zmp_pool_t *pool = zmp_pool_new (client, processes, &error);
     if (!pool)
         return cli_fail ("map", "%s", error.message);
+    if (zmp_pool_set_task_timeout (pool, task_timeout_ms, &error)) {
+        zmp_pool_destroy (&pool);
+        return cli_fail ("map", "%s", error.message);
+    }
     if (zmp_client_slots (client) == 0 && !quiet)
         fprintf (stderr,
                  "zmpool map: the broker at %s has no workers yet; the tasks "
@@ -238,6 +246,7 @@ cli_map (int argc, char **argv)
         { "chunksize", required_argument, NULL, 'C' },
         { "module", required_argument, NULL, 'm' },
         { "timeout", required_argument, NULL, 't' },
+        { "task-timeout", required_argument, NULL, 'T' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -245,7 +254,7 @@ cli_map (int argc, char **argv)
     };
     const char *endpoint = NULL;
     long processes = 0, chunksize = 0;
-    int timeout_ms = 0;
+    int timeout_ms = 0, task_timeout_ms = 0;
     int verbosity = 0;
     const char **modules =
         (const char **) calloc ((size_t) argc + 1, sizeof (char *));
@@ -279,6 +288,16 @@ cli_map (int argc, char **argv)
                 if (!cli_parse_seconds (optarg, 30 * 24 * 3600.0, &timeout_ms))
                     rc = cli_usage_error (
                         "map", "--timeout takes seconds, not '%s'", optarg);
+                break;
+            case 'T':
+                if (!cli_parse_seconds (optarg, 7 * 24 * 3600.0,
+                                        &task_timeout_ms)
+                    || task_timeout_ms == 0)
+                    rc = cli_usage_error (
+                        "map",
+                        "--task-timeout takes seconds (a week at most), "
+                        "not '%s'",
+                        optarg);
                 break;
             case 'q':
                 verbosity = -1;
@@ -328,7 +347,8 @@ cli_map (int argc, char **argv)
     free (modules);
     if (client)
         rc = s_run (client, function, &args, local ? 0 : (int) processes,
-                    (size_t) chunksize, timeout_ms, verbosity < 0);
+                    (size_t) chunksize, timeout_ms, task_timeout_ms,
+                    verbosity < 0);
     else
         rc = ZMP_EXIT_FAILED;
     cli_cluster_close (&client, &local);

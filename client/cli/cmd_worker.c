@@ -38,6 +38,8 @@ static const char *s_usage =
     "      --health-file PATH  rewrite PATH every second while the agent runs:\n"
     "                          \"registered\" or \"waiting\", and the time; for\n"
     "                          a liveness probe\n"
+    "      --grace-ms N        a task over its run-time limit gets SIGTERM,\n"
+    "                          and SIGKILL N ms later (default 2000)\n"
     "  -l, --list-functions    print the task functions and exit\n"
     "  -q, --quiet             log warnings and errors only\n"
     "  -v, --verbose           log more (twice: debug)\n"
@@ -70,6 +72,7 @@ cli_worker (int argc, char **argv)
         { "ready-fd", required_argument, NULL, 'R' },
         { "give-up-after", required_argument, NULL, 'G' },
         { "health-file", required_argument, NULL, 'F' },
+        { "grace-ms", required_argument, NULL, 'K' },
         { "list-functions", no_argument, NULL, 'l' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -77,7 +80,8 @@ cli_worker (int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     zmp_agent_config_t config = {
-        cli_default_endpoint (), cli_cores (), 1000, 5, NULL, -1, 0, NULL
+        cli_default_endpoint (), cli_cores (), 1000, 5, NULL, -1, 0, NULL,
+        ZMP_AGENT_GRACE_MS
     };
     const char **modules =
         (const char **) calloc ((size_t) argc + 1, sizeof (char *));
@@ -131,6 +135,13 @@ cli_worker (int argc, char **argv)
                 break;
             case 'F':
                 config.health_file = optarg;
+                break;
+            case 'K':
+                if (!cli_parse_long (optarg, 0, 600000, &number))
+                    rc = cli_usage_error (
+                        "worker", "--grace-ms takes 0 to 600000, not '%s'",
+                        optarg);
+                config.grace_ms = (int) number;
                 break;
             case 'l':
                 list = true;

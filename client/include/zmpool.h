@@ -331,6 +331,17 @@ void zmp_pool_destroy (zmp_pool_t **self_p);
 //  cluster's slots when it was created.
 int zmp_pool_processes (const zmp_pool_t *self);
 
+//  Limit the run time of each task submitted to the pool from now on to
+//  timeout_ms (0: no limit, the default; at most ZMP_TASK_TIMEOUT_MAX_MS).
+//  A task over it gets SIGTERM, then SIGKILL after the agent's grace
+//  period; its process is replaced and the task ends with kind timeout
+//  (after the broker's retries for crashes). For a chunk the limit covers
+//  the whole chunk. Unlike the timeout of get or wait, which only stops
+//  waiting, this stops the task. Returns 0, or -1 with kind usage.
+#define ZMP_TASK_TIMEOUT_MAX_MS 604800000
+int zmp_pool_set_task_timeout (zmp_pool_t *self, int64_t timeout_ms,
+                               zmp_error_t *error);
+
 //  Accept no more tasks; those submitted go on.
 void zmp_pool_close (zmp_pool_t *self);
 
