@@ -225,6 +225,67 @@ test_spawner_recv_times_out_when_idle (void **state)
     zmp_spawner_destroy (&spawner);
 }
 
+//  A child that starts a grandchild and exits at once, telling its pid;
+//  the grandchild lives a second more
+static int
+s_orphan_maker (int fd, uint32_t slot, bool process, void *arg)
+{
+    (void) slot;
+    (void) process;
+    (void) arg;
+    pid_t orphan = fork ();
+    if (orphan == 0) {
+        usleep (1000 * 1000);
+        _exit (0);
+    }
+    if (write (fd, &orphan, sizeof orphan) != sizeof orphan)
+        return 1;
+    return 3;
+}
+
+//  What a task leaves behind is adopted by the spawner and reaped there:
+//  no zombie under the agent (PID 1 of a container) or anywhere else
+static void
+test_spawner_reaps_what_a_task_left_behind (void **state)
+{
+    (void) state;
+    zmp_spawner_t *spawner = zmp_spawner_new (s_orphan_maker, NULL, NULL);
+    assert_non_null (spawner);
+    zmp_spawner_spawn (spawner, 0);
+    zmp_spawn_event_t started, exited;
+    s_event (spawner, &started);
+    pid_t orphan = 0;
+    assert_int_equal (read (started.fd, &orphan, sizeof orphan), sizeof orphan);
+    assert_true (orphan > 0);
+    s_event (spawner, &exited);
+    assert_int_equal (exited.kind, ZMP_SPAWN_EXITED);
+    assert_int_equal (exited.pid, started.pid);
+    assert_int_equal (WEXITSTATUS (exited.status), 3);
+    close (started.fd);
+    //  While it lives, its parent is the spawner
+    char path[64], stat[512] = "";
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) orphan);
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    assert_non_null (fgets (stat, sizeof stat, file));
+    fclose (file);
+    int parent = 0;
+    char *after_name = strrchr (stat, ')');
+    assert_non_null (after_name);
+    assert_int_equal (sscanf (after_name, ") %*c %d", &parent), 1);
+    assert_int_equal (parent, zmp_spawner_pid (spawner));
+    //  Gone entirely, not a zombie, within a few seconds
+    int tries = 0;
+    while (kill (orphan, 0) == 0 && tries++ < 50)
+        usleep (100 * 1000);
+    assert_int_equal (kill (orphan, 0), -1);
+    //  ...and no event for it reached the agent
+    zmp_error_t error;
+    assert_int_equal (zmp_spawner_recv (spawner, &exited, 100, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_WAIT_TIMEOUT);
+    zmp_spawner_destroy (&spawner);
+}
+
 //  scancel, systemd and kill -- -PGID signal every process of a tree: the
 //  spawner must outlive that and leave stopping to the agent; its
 //  children must still die by those signals
@@ -290,6 +351,7 @@ main (void)
         cmocka_unit_test (test_spawner_recv_times_out_when_idle),
         cmocka_unit_test (
             test_spawner_survives_stop_signals_its_children_do_not),
+        cmocka_unit_test (test_spawner_reaps_what_a_task_left_behind),
         cmocka_unit_test (test_spawner_gone_is_reported),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -234,6 +234,8 @@ s_reap (s_spawner_state_t *state)
         if (pid <= 0)
             return 0;
         report.slot = s_untrack (state, pid);
+        if (report.slot == UINT32_MAX)
+            continue;  //  An orphan of a task, adopted and now reaped
         report.kind = ZMP_SPAWN_EXITED;
         report.pid = pid;
         report.status = status;
@@ -248,6 +250,9 @@ s_spawner_main (int control, pid_t agent_pid, zmp_child_main_fn *child_main,
 {
     setpgid (0, 0);  //  Terminal signals go to the agent, not here
     s_stop_signals (SIG_IGN);
+    //  A process a task started and left behind comes to us, not to the
+    //  host's init (in a container, the agent itself), and is reaped
+    prctl (PR_SET_CHILD_SUBREAPER, 1);
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != agent_pid)
         _exit (0);

@@ -19,6 +19,22 @@ check () {
     fi
 }
 
+#  check_quiet NAME COMMAND...: COMMAND must succeed and print nothing
+check_quiet () {
+    local name=$1 output status
+    shift
+    output=$("$@" 2>&1)
+    status=$?
+    if [ "$status" -ne 0 ] || [ -n "$output" ]; then
+        echo "FAILED: $name: status $status (wanted 0, and no output):"
+        echo "    ${output//$'\n'/$'\n    '}"
+        failures=$((failures + 1))
+    else
+        echo "ok: $name"
+        passed=$((passed + 1))
+    fi
+}
+
 finish () {
     echo "$passed passed, $failures failed"
     [ "$failures" -eq 0 ]
