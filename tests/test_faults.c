@@ -1,0 +1,461 @@
+/*  test_faults - one fault injected into a map of thousands of tasks
+
+    Each test starts a cluster of its own on loopback (a broker with a 250
+    ms heartbeat, two agents of two task processes each), runs a map of
+    3000 tasks of about 2 ms each, injects one fault once a third of the
+    results are in, and checks that every task's result arrives once and is
+    correct, or that a precise error arrives for exactly the tasks that
+    deserve one. The broker's counters say how many results it delivered:
+    one per task, no duplicate. Each test prints one FIGURES line (what
+    docs/RELIABILITY.md tabulates): tasks, faults, results lost, duplicates,
+    and the time to recover, the longest wait between two results after
+    the fault.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <zmpool.h>
+
+#include "zmp_testkit.h"
+#include "zmp_value.h"
+
+#include <czmq.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TASKS   3000
+#define TASK_MS 2
+
+typedef struct {
+    char endpoint[256];
+    pid_t broker;
+    pid_t agents[2];
+    zmp_client_t *client;
+} cluster_t;
+
+static cluster_t s_cluster;
+
+static int
+s_up (void **state)
+{
+    (void) state;
+    memset (&s_cluster, 0, sizeof s_cluster);
+    //  Liveness 4 x 250 ms: a silent peer is gone after a second (longer
+    //  under sanitizers, whose loaded processes may be that slow)
+    char liveness[16];
+    snprintf (liveness, sizeof liveness, "%d", 4 * testkit_ms (1000) / 1000);
+    const char *broker_args[] = { "--quiet",    "--heartbeat-ms", "250",
+                                  "--liveness", liveness,         NULL };
+    s_cluster.broker = testkit_broker_start (
+        s_cluster.endpoint, sizeof s_cluster.endpoint, broker_args);
+    if (s_cluster.broker <= 0)
+        return -1;
+    const char *agent_args[] = { "--quiet",    "--module", ZMP_TEST_MODULE,
+                                 "--grace-ms", "300",      NULL };
+    for (int index = 0; index < 2; index++) {
+        s_cluster.agents[index] =
+            testkit_worker_start (s_cluster.endpoint, 2, agent_args);
+        if (s_cluster.agents[index] <= 0)
+            return -1;
+    }
+    zmp_error_t error;
+    s_cluster.client =
+        zmp_client_connect (s_cluster.endpoint, testkit_ms (5000), &error);
+    return s_cluster.client ? 0 : -1;
+}
+
+static int
+s_down (void **state)
+{
+    (void) state;
+    zmp_client_destroy (&s_cluster.client);
+    for (int index = 0; index < 2; index++)
+        testkit_stop (s_cluster.agents[index]);
+    testkit_stop (s_cluster.broker);
+    return 0;
+}
+
+//  A counter from the broker's status: of this client (submitted and
+//  completed, which its entry in "clients" has), or of the broker.
+static uint64_t
+s_counter (const char *name)
+{
+    zmp_error_t error;
+    zmp_value_t *status =
+        zmp_client_status (s_cluster.client, testkit_ms (5000), &error);
+    if (!status)
+        fail_msg ("status: %s", error.message);
+    const msgpack_object *map = zmp_value_get (status);
+    const msgpack_object *counters = zmp_map_get (map, "counters");
+    const msgpack_object *clients = zmp_map_get (map, "clients");
+    for (uint32_t index = 0; clients && clients->type == MSGPACK_OBJECT_ARRAY
+                             && index < clients->via.array.size;
+         index++) {
+        const msgpack_object *client = &clients->via.array.ptr[index];
+        uint64_t pid = 0;
+        zmp_uint_get (zmp_map_get (client, "pid"), UINT64_MAX, &pid);
+        if (pid == (uint64_t) getpid () && zmp_map_get (client, name))
+            counters = client;
+    }
+    uint64_t value = 0;
+    zmp_uint_get (zmp_map_get (counters, name), UINT64_MAX, &value);
+    zmp_value_destroy (&status);
+    return value;
+}
+
+//  The task processes of an agent: the children of its spawner, its one
+//  child. Fills pids; returns how many.
+static size_t
+s_task_processes (pid_t agent, pid_t *pids, size_t limit)
+{
+    char path[64], text[512];
+    snprintf (path, sizeof path, "/proc/%d/task/%d/children", (int) agent,
+              (int) agent);
+    FILE *file = fopen (path, "r");
+    int spawner = 0;
+    if (!file || fscanf (file, "%d", &spawner) != 1)
+        fail_msg ("cannot find the spawner of agent %d", (int) agent);
+    fclose (file);
+    snprintf (path, sizeof path, "/proc/%d/task/%d/children", spawner, spawner);
+    file = fopen (path, "r");
+    size_t count = 0;
+    if (file && fgets (text, sizeof text, file)) {
+        char *cursor = text;
+        int pid, used;
+        while (count < limit && sscanf (cursor, "%d%n", &pid, &used) == 1) {
+            pids[count++] = pid;
+            cursor += used;
+        }
+    }
+    if (file)
+        fclose (file);
+    return count;
+}
+
+//  --------------------------------------------------------------------------
+//  A map with a fault in it
+
+typedef void (fault_fn) (void *arg);
+
+typedef struct {
+    size_t results;        //  Results that came back
+    size_t correct;        //  ...whose value was the task's own
+    size_t errors;         //  Items that came back as errors
+    size_t error_index;    //  The last of those
+    zmp_error_t error;     //  ...and its error
+    int64_t fault_to_end;  //  ms from the fault to the last result
+    int64_t longest_gap;   //  Longest ms between two results after it
+    uint64_t submitted;    //  The broker's counters of this client: tasks
+    uint64_t completed;    //  accepted, and results it delivered; and its
+    uint64_t retried;      //  own: tasks it ran again, late answers it
+    uint64_t stale;        //  dropped
+} map_run_t;
+
+//  Map TASKS tasks of test.echo_after (TASK_MS, i) on pool, calling fault
+//  (once) when a third of the results are in; slow is an index whose task
+//  is to sleep slow_ms instead (or TASKS for none).
+static void
+s_map (zmp_pool_t *pool, fault_fn *fault, void *arg, size_t slow,
+       int64_t slow_ms, map_run_t *run)
+{
+    memset (run, 0, sizeof *run);
+    uint64_t submitted_before = s_counter ("submitted");
+    uint64_t completed_before = s_counter ("completed");
+    uint64_t retried_before = s_counter ("retried");
+    uint64_t stale_before = s_counter ("stale");
+    msgpack_object *pairs =
+        (msgpack_object *) calloc (2 * TASKS, sizeof (msgpack_object));
+    msgpack_object *items =
+        (msgpack_object *) calloc (TASKS, sizeof (msgpack_object));
+    for (size_t index = 0; index < TASKS; index++) {
+        pairs[2 * index] = zmp_int (index == slow ? slow_ms : TASK_MS);
+        pairs[2 * index + 1] = zmp_int ((int64_t) index);
+        items[index] = zmp_array (&pairs[2 * index], 2);
+    }
+    zmp_array_source_t source = { items, TASKS, 0 };
+    zmp_error_t error;
+    zmp_iter_t *iter = zmp_pool_istarmap (pool, "test.echo_after",
+                                          zmp_array_source, &source, 1, &error);
+    assert_non_null (iter);
+    int64_t fault_at = 0, last_at = 0;
+    int64_t deadline = zclock_mono () + testkit_ms (90000);
+    while (!zmp_iter_done (iter)) {
+        const msgpack_object *value = zmp_iter_next (iter, 100, &error);
+        if (!value && error.kind == ZMP_ERR_WAIT_TIMEOUT) {
+            if (zclock_mono () > deadline)
+                fail_msg ("the map hangs: %zu results of %d", run->results,
+                          TASKS);
+            continue;
+        }
+        int64_t now = zclock_mono ();
+        if (fault_at && now - last_at > run->longest_gap)
+            run->longest_gap = now - last_at;
+        last_at = now;
+        run->results++;
+        size_t index = zmp_iter_index (iter);
+        if (!value) {
+            run->errors++;
+            run->error_index = index;
+            run->error = error;
+        } else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                   && value->via.u64 == index)
+            run->correct++;
+        if (run->results == TASKS / 3 && fault) {
+            fault_at = last_at = zclock_mono ();
+            fault (arg);
+        }
+    }
+    run->fault_to_end = fault_at ? last_at - fault_at : 0;
+    zmp_iter_destroy (&iter);
+    free (items);
+    free (pairs);
+    run->submitted = s_counter ("submitted") - submitted_before;
+    run->completed = s_counter ("completed") - completed_before;
+    run->retried = s_counter ("retried") - retried_before;
+    run->stale = s_counter ("stale") - stale_before;
+}
+
+//  The line docs/RELIABILITY.md is made of
+static void
+s_figures (const char *fault, const map_run_t *run)
+{
+    printf ("FIGURES | %s | %d | 1 | %zu | %lld | %llu | %llu | %lld | "
+            "%lld |\n",
+            fault, TASKS, TASKS - run->results,
+            (long long) run->completed - (long long) run->submitted,
+            (unsigned long long) run->retried, (unsigned long long) run->stale,
+            (long long) run->longest_gap, (long long) run->fault_to_end);
+    fflush (stdout);
+}
+
+//  Every task came back once, right, with no error.
+static void
+s_assert_all_correct (const map_run_t *run)
+{
+    assert_int_equal (run->results, TASKS);
+    if (run->errors)
+        fail_msg ("item %zu failed: %s", run->error_index, run->error.message);
+    assert_int_equal (run->correct, TASKS);
+    assert_int_equal (run->submitted, TASKS);
+    assert_int_equal (run->completed, TASKS);  //  One result each
+}
+
+//  --------------------------------------------------------------------------
+//  Faults
+
+static void
+s_kill_a_task_process (void *arg)
+{
+    (void) arg;
+    pid_t pids[8];
+    size_t count = s_task_processes (s_cluster.agents[0], pids, 8);
+    assert_true (count > 0);
+    assert_int_equal (kill (pids[0], SIGKILL), 0);
+}
+
+static void
+s_kill_an_agent (void *arg)
+{
+    (void) arg;
+    assert_int_equal (kill (s_cluster.agents[0], SIGKILL), 0);
+}
+
+//  SIGSTOP now, SIGCONT from a helper process *arg ms later, while the map
+//  goes on
+static pid_t s_continuer = 0;
+
+static void
+s_stop_an_agent (void *arg)
+{
+    int stopped_ms = *(int *) arg;
+    assert_int_equal (kill (s_cluster.agents[0], SIGSTOP), 0);
+    s_continuer = fork ();
+    if (s_continuer == 0) {
+        usleep ((useconds_t) stopped_ms * 1000);
+        _exit (kill (s_cluster.agents[0], SIGCONT) == 0 ? 0 : 1);
+    }
+    assert_true (s_continuer > 0);
+}
+
+static void
+s_kill_a_client (void *arg)
+{
+    pid_t *victim = (pid_t *) arg;
+    assert_int_equal (kill (*victim, SIGKILL), 0);
+}
+
+//  --------------------------------------------------------------------------
+//  Tests
+
+//  SIGKILL of a task process: its task runs again (the broker's one retry
+//  for crashes), the process is replaced
+static void
+test_fault_a_task_process_killed (void **state)
+{
+    (void) state;
+    zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
+    map_run_t run;
+    s_map (pool, s_kill_a_task_process, NULL, TASKS, 0, &run);
+    s_figures ("SIGKILL a task process", &run);
+    s_assert_all_correct (&run);
+    assert_true (run.retried >= 1);
+    zmp_pool_destroy (&pool);
+}
+
+//  SIGKILL of an agent: its tasks run on the other one
+static void
+test_fault_an_agent_killed (void **state)
+{
+    (void) state;
+    zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
+    map_run_t run;
+    s_map (pool, s_kill_an_agent, NULL, TASKS, 0, &run);
+    s_figures ("SIGKILL an agent", &run);
+    s_assert_all_correct (&run);
+    assert_true (run.retried >= 1);
+    int status;
+    assert_int_equal (waitpid (s_cluster.agents[0], &status, 0),
+                      s_cluster.agents[0]);
+    s_cluster.agents[0] = 0;
+    zmp_pool_destroy (&pool);
+}
+
+//  SIGSTOP of an agent for longer than the broker's patience, then
+//  SIGCONT: its tasks run elsewhere, its late answers are dropped as
+//  stale, and it joins again
+static void
+test_fault_an_agent_stopped_then_continued (void **state)
+{
+    (void) state;
+    zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
+    int stopped_ms = 3 * testkit_ms (1000);
+    map_run_t run;
+    s_map (pool, s_stop_an_agent, &stopped_ms, TASKS, 0, &run);
+    int status;
+    assert_int_equal (waitpid (s_continuer, &status, 0), s_continuer);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    s_figures ("SIGSTOP an agent 3 s, then SIGCONT", &run);
+    s_assert_all_correct (&run);
+    assert_true (run.retried >= 1);
+    //  It comes back: both agents serve again
+    int64_t deadline = zclock_mono () + testkit_ms (10000);
+    while (zmp_client_slots (s_cluster.client) < 4 && zclock_mono () < deadline)
+        usleep (100 * 1000);
+    assert_int_equal (zmp_client_slots (s_cluster.client), 4);
+    zmp_pool_destroy (&pool);
+}
+
+//  SIGKILL of another client in the middle of its own map: its tasks are
+//  dropped, and this client's map is unharmed
+static void
+test_fault_a_client_killed (void **state)
+{
+    (void) state;
+    char *input = (char *) malloc (TASKS * 12);
+    input[0] = '\0';
+    size_t used = 0;
+    for (int index = 0; index < TASKS; index++)
+        used += (size_t) sprintf (input + used, "[%d, %d]\n", TASK_MS, index);
+    //  The victim: zmpool map over the same cluster, its ARGs from a file
+    char path[] = "/tmp/zmpool-faults-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    assert_int_equal (write (fd, input, used), (ssize_t) used);
+    close (fd);
+    free (input);
+    pid_t victim = fork ();
+    if (victim == 0) {
+        int in = open (path, 0);
+        int null = open ("/dev/null", 1);
+        dup2 (in, 0);
+        dup2 (null, 1);
+        dup2 (null, 2);
+        execl (ZMPOOL_EXE, "zmpool", "map", "--connect", s_cluster.endpoint,
+               "--chunksize", "1", "test.echo_after", "-", (char *) NULL);
+        _exit (127);
+    }
+    assert_true (victim > 0);
+    //  Let it get going
+    int64_t deadline = zclock_mono () + testkit_ms (10000);
+    while (s_counter ("completed") < 100 && zclock_mono () < deadline)
+        usleep (20 * 1000);
+    zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
+    map_run_t run;
+    s_map (pool, s_kill_a_client, &victim, TASKS, 0, &run);
+    waitpid (victim, NULL, 0);
+    unlink (path);
+    s_figures ("SIGKILL another client mid-map", &run);
+    assert_int_equal (run.results, TASKS);
+    assert_int_equal (run.correct, TASKS);
+    assert_int_equal (run.errors, 0);
+    //  Nothing of the victim's is left queued or running once the broker
+    //  has noticed it is gone
+    zmp_error_t error;
+    deadline = zclock_mono () + testkit_ms (10000);
+    uint64_t queued = 1, running = 1, clients = 2;
+    while ((queued || running || clients > 1) && zclock_mono () < deadline) {
+        zmp_value_t *status =
+            zmp_client_status (s_cluster.client, testkit_ms (5000), &error);
+        assert_non_null (status);
+        const msgpack_object *map = zmp_value_get (status);
+        zmp_uint_get (zmp_map_get (map, "queued"), UINT64_MAX, &queued);
+        zmp_uint_get (zmp_map_get (map, "running"), UINT64_MAX, &running);
+        const msgpack_object *list = zmp_map_get (map, "clients");
+        clients = list && list->type == MSGPACK_OBJECT_ARRAY
+                      ? list->via.array.size
+                      : 0;
+        zmp_value_destroy (&status);
+        usleep (100 * 1000);
+    }
+    assert_int_equal (queued, 0);
+    assert_int_equal (running, 0);
+    assert_int_equal (clients, 1);
+    zmp_pool_destroy (&pool);
+}
+
+//  A task that never returns, in a pool with a limit: it alone fails,
+//  with timeout, and every other task's result is there
+static void
+test_fault_a_task_that_never_returns (void **state)
+{
+    (void) state;
+    zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
+    zmp_error_t error;
+    assert_int_equal (zmp_pool_set_task_timeout (pool, 500, &error), 0);
+    map_run_t run;
+    s_map (pool, NULL, NULL, TASKS / 2, 24 * 3600 * 1000, &run);
+    s_figures ("a task that never returns (500 ms limit)", &run);
+    assert_int_equal (run.results, TASKS);
+    assert_int_equal (run.errors, 1);
+    assert_int_equal (run.error_index, TASKS / 2);
+    assert_int_equal (run.error.kind, ZMP_ERR_TIMEOUT);
+    assert_int_equal (run.correct, TASKS - 1);
+    assert_int_equal (run.completed, TASKS);
+    zmp_pool_destroy (&pool);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_fault_a_task_process_killed, s_up,
+                                         s_down),
+        cmocka_unit_test_setup_teardown (test_fault_an_agent_killed, s_up,
+                                         s_down),
+        cmocka_unit_test_setup_teardown (
+            test_fault_an_agent_stopped_then_continued, s_up, s_down),
+        cmocka_unit_test_setup_teardown (test_fault_a_client_killed, s_up,
+                                         s_down),
+        cmocka_unit_test_setup_teardown (test_fault_a_task_that_never_returns,
+                                         s_up, s_down),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
