@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -269,6 +270,26 @@ s_stubborn (zmp_task_t *task, const msgpack_object *args,
     return msgpack_pack_int64 (result, ms);
 }
 
+//  grow (mb) -> mb: allocates mb MiB, touches every page and keeps them
+//  for the life of the process
+static char *volatile s_grown[64];  //  volatile: not optimised away
+static size_t s_grown_count = 0;
+
+static int
+s_grow (zmp_task_t *task, const msgpack_object *args, msgpack_packer *result)
+{
+    int64_t mb;
+    if (!zmp_arg_int (args, 0, &mb) || mb < 1 || mb > 1024
+        || s_grown_count == 64)
+        return zmp_task_bad_arguments (task, "grow (mb), 1 to 1024");
+    char *block = (char *) malloc ((size_t) mb << 20);
+    if (!block)
+        return zmp_task_fail (task, "out of memory");
+    memset (block, 1, (size_t) mb << 20);
+    s_grown[s_grown_count++] = block;
+    return msgpack_pack_int64 (result, mb);
+}
+
 //  make_objects (n) -> n: makes n events and leaves them to the end of the
 //  process, which takes them with it
 static int
@@ -309,5 +330,6 @@ zmpool_module_init (zmp_registry_t *registry)
         zmp_registry_add (registry, "test.make_objects", s_make_objects, NULL);
     rc |= zmp_registry_add (registry, "test.echo_after", s_echo_after, NULL);
     rc |= zmp_registry_add (registry, "test.stubborn", s_stubborn, NULL);
+    rc |= zmp_registry_add (registry, "test.grow", s_grow, NULL);
     return rc ? -1 : 0;
 }

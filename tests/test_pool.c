@@ -446,6 +446,112 @@ test_pool_task_timeout_stops_the_task_not_the_pool (void **state)
     zmp_client_destroy (&client);
 }
 
+//  A cluster of one agent with one task process and extra agent options,
+//  for a test of its own: its client, broker and agent
+typedef struct {
+    char endpoint[256];
+    pid_t broker, agent;
+    zmp_client_t *client;
+    zmp_pool_t *pool;
+} single_t;
+
+static void
+s_single_up (single_t *single, const char *option, const char *value)
+{
+    const char *broker_args[] = { "--quiet", NULL };
+    single->broker = testkit_broker_start (
+        single->endpoint, sizeof single->endpoint, broker_args);
+    assert_true (single->broker > 0);
+    const char *agent_args[] = { "--quiet", "--module", ZMP_TEST_MODULE,
+                                 option,    value,      NULL };
+    single->agent = testkit_worker_start (single->endpoint, 1, agent_args);
+    assert_true (single->agent > 0);
+    zmp_error_t error;
+    single->client =
+        zmp_client_connect (single->endpoint, testkit_ms (5000), &error);
+    assert_non_null (single->client);
+    single->pool = zmp_pool_new (single->client, 0, &error);
+    assert_non_null (single->pool);
+}
+
+static void
+s_single_down (single_t *single)
+{
+    zmp_pool_destroy (&single->pool);
+    zmp_client_destroy (&single->client);
+    assert_int_equal (testkit_stop_cleanly (single->agent), 0);
+    assert_int_equal (testkit_stop_cleanly (single->broker), 0);
+}
+
+//  The pid of the task process that runs the next task
+static int64_t
+s_task_pid (single_t *single)
+{
+    msgpack_object none = zmp_array (NULL, 0);
+    zmp_error_t error;
+    zmp_value_t *info = zmp_pool_apply (single->pool, "info", &none, &error);
+    if (!info)
+        fail_msg ("info: %s", error.message);
+    int64_t pid = zmp_map_get (zmp_value_get (info), "pid")->via.i64;
+    zmp_value_destroy (&info);
+    return pid;
+}
+
+//  --max-tasks-per-child 3: a process runs three tasks, then a fresh one
+//  takes over, as Python's maxtasksperchild
+static void
+test_pool_agent_recycles_a_process_after_its_tasks (void **state)
+{
+    (void) state;
+    single_t single;
+    s_single_up (&single, "--max-tasks-per-child", "3");
+    int64_t pids[7];
+    for (int index = 0; index < 7; index++)
+        pids[index] = s_task_pid (&single);
+    assert_true (pids[0] == pids[1] && pids[1] == pids[2]);
+    assert_true (pids[3] != pids[2]);
+    assert_true (pids[3] == pids[4] && pids[4] == pids[5]);
+    assert_true (pids[6] != pids[5] && pids[6] != pids[2]);
+    //  Many at once, pipelined: none lost, and still three per process
+    msgpack_object numbers[50];
+    for (int index = 0; index < 50; index++)
+        numbers[index] = zmp_int (index);
+    zmp_error_t error;
+    zmp_results_t *results =
+        zmp_pool_map (single.pool, "square", numbers, 50, 1, &error);
+    assert_non_null (results);
+    assert_int_equal (zmp_results_get (results, 49)->via.i64, 2401);
+    zmp_results_destroy (&results);
+    s_single_down (&single);
+}
+
+//  --max-child-growth 20: a task that leaves its process 50 MiB larger
+//  gets its answer, and the process is replaced; a small one does not
+static void
+test_pool_agent_recycles_a_process_that_grew (void **state)
+{
+    (void) state;
+    single_t single;
+    s_single_up (&single, "--max-child-growth", "20");
+    int64_t first = s_task_pid (&single);
+    msgpack_object small = zmp_int (4);
+    msgpack_object small_args = zmp_array (&small, 1);
+    zmp_error_t error;
+    zmp_value_t *value =
+        zmp_pool_apply (single.pool, "test.grow", &small_args, &error);
+    assert_non_null (value);
+    zmp_value_destroy (&value);
+    assert_int_equal (s_task_pid (&single), first);
+    msgpack_object large = zmp_int (50);
+    msgpack_object large_args = zmp_array (&large, 1);
+    value = zmp_pool_apply (single.pool, "test.grow", &large_args, &error);
+    assert_non_null (value);
+    assert_int_equal (zmp_value_get (value)->via.i64, 50);
+    zmp_value_destroy (&value);
+    assert_true (s_task_pid (&single) != first);
+    s_single_down (&single);
+}
+
 static void
 test_pool_crash_among_queued_tiny_tasks_fails_only_itself (void **state)
 {
@@ -691,6 +797,8 @@ main (void)
         cmocka_unit_test (
             test_pool_crash_among_queued_tiny_tasks_fails_only_itself),
         cmocka_unit_test (test_pool_task_timeout_stops_the_task_not_the_pool),
+        cmocka_unit_test (test_pool_agent_recycles_a_process_after_its_tasks),
+        cmocka_unit_test (test_pool_agent_recycles_a_process_that_grew),
         cmocka_unit_test (test_pool_processes_caps_tasks_running_at_once),
         cmocka_unit_test (test_pool_terminate_cancels_only_that_pool),
         cmocka_unit_test (test_pool_is_safe_from_many_threads),

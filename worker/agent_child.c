@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -67,6 +68,24 @@ agent_child_destroy (agent_child_t *child)
 }
 
 //  --------------------------------------------------------------------------
+//  Resident memory of a process in KiB, from /proc; 0 if unknown.
+
+long
+agent_child_rss_kb (pid_t pid)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/%d/statm", (int) pid);
+    FILE *file = fopen (path, "r");
+    long size = 0, resident = 0;
+    if (file) {
+        if (fscanf (file, "%ld %ld", &size, &resident) != 2)
+            resident = 0;
+        fclose (file);
+    }
+    return resident * (sysconf (_SC_PAGESIZE) / 1024);
+}
+
+//  --------------------------------------------------------------------------
 //  Take a fresh process.
 
 void
@@ -79,6 +98,9 @@ agent_child_start (agent_child_t *child, pid_t pid, int fd)
     child->pid = pid;
     child->state = CHILD_READY;
     child->respawn_at = 0;
+    child->retiring = false;
+    child->tasks_done = 0;
+    child->start_rss_kb = agent_child_rss_kb (pid);
 }
 
 //  --------------------------------------------------------------------------

@@ -62,6 +62,8 @@ typedef struct {
     int64_t respawn_at;        //  zclock_mono () ms; 0 unless a fork failed
     int64_t kill_at_us;        //  zclock_usecs () to SIGKILL a task over its
                                //  limit that SIGTERM did not end; 0: none
+    bool retiring;             //  To be replaced once its tasks are done
+    long start_rss_kb;         //  Its resident memory when it started
 } agent_child_t;
 
 //  A result the child sent for task (taken from the child: the callee owns
@@ -79,6 +81,9 @@ void agent_child_destroy (agent_child_t *child);
 //  Take a fresh process: its pid and our end of its socket (made
 //  non-blocking here).
 void agent_child_start (agent_child_t *child, pid_t pid, int fd);
+
+//  Resident memory of process pid in KiB (0 if unknown).
+long agent_child_rss_kb (pid_t pid);
 
 //  Close the socket and forget bytes in flight; the tasks stay.
 void agent_child_close (agent_child_t *child);

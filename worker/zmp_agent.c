@@ -281,6 +281,34 @@ s_done_aborted (zmp_agent_t *self, const agent_task_t *task, pid_t pid,
         s_done_cancelled (self, task, pid);
 }
 
+//  After a task: a process that has run its share of tasks, or whose
+//  memory grew past the limit, takes no more, and is replaced once the
+//  tasks it holds are done (s_assign does it: not here, in the middle of
+//  reading its answers).
+static void
+s_check_recycle (zmp_agent_t *self, agent_child_t *child)
+{
+    if (!child->retiring) {
+        long growth_kb = 0;
+        if (self->config.max_child_growth_kb > 0)
+            growth_kb = agent_child_rss_kb (child->pid) - child->start_rss_kb;
+        if (self->config.max_tasks_per_child > 0
+            && child->tasks_done
+                   >= (uint64_t) self->config.max_tasks_per_child) {
+            zmp_info ("worker: task process %d ran %llu tasks; replacing it",
+                      (int) child->pid, (unsigned long long) child->tasks_done);
+            child->retiring = true;
+        } else if (self->config.max_child_growth_kb > 0
+                   && growth_kb > self->config.max_child_growth_kb) {
+            zmp_notice ("worker: task process %d grew by %ld KiB, over the "
+                        "limit of %ld KiB; replacing it",
+                        (int) child->pid, growth_kb,
+                        self->config.max_child_growth_kb);
+            child->retiring = true;
+        }
+    }
+}
+
 //  A child answered a task (agent_result_fn).
 static void
 s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
@@ -299,6 +327,9 @@ s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
     //  A recent average: what the tasks are like may change
     self->run_us =
         self->run_us > 0 ? 0.8 * self->run_us + 0.2 * run_us : run_us;
+    if (self->config.max_tasks_per_child > 0
+        || self->config.max_child_growth_kb > 0)
+        s_check_recycle (self, child);
 }
 
 //  The child's socket failed, closed, or carried garbage: make sure the
@@ -663,7 +694,12 @@ s_assign (zmp_agent_t *self)
              slot++) {
             agent_child_t *child = &self->children[slot];
             if (child->state != CHILD_READY || child->fd < 0
-                || agent_child_load (child) != load)
+                || child->retiring || agent_child_load (child) != load)
+                continue;
+            //  No more than its share of tasks, counting those it holds
+            if (self->config.max_tasks_per_child > 0
+                && child->tasks_done + load
+                       >= (uint64_t) self->config.max_tasks_per_child)
                 continue;
             agent_task_t *task =
                 (agent_task_t *) zlistx_detach (self->queue, NULL);
@@ -679,6 +715,15 @@ s_assign (zmp_agent_t *self)
         agent_child_t *child = &self->children[slot];
         if (agent_child_writing (child) && agent_child_write (child))
             s_child_lost (child);
+        else if (child->retiring && child->state == CHILD_READY
+                 && agent_child_load (child) == 0) {
+            //  Recycled, idle: nothing is lost. The spawner reports its
+            //  end, and s_child_exited replaces it
+            agent_child_close (child);
+            child->state = CHILD_GONE;
+            if (child->pid > 0)
+                kill (child->pid, SIGKILL);
+        }
     }
 }
 

@@ -20,19 +20,24 @@
 typedef struct zmp_agent zmp_agent_t;
 
 typedef struct {
-    const char *endpoint;     //  Broker to connect to
-    int processes;            //  Task processes (slots), 1..4096
-    int heartbeat_ms;         //  Until the broker's WELCOME says otherwise
-    int liveness;             //  Missed heartbeats before the broker is lost
-    const char *name;         //  Label shown by `zmpool status`, may be NULL
-    int ready_fd;             //  -1, or written "ready\n" and closed once the
-                              //  broker first welcomes this agent
-    int give_up_ms;           //  Exit after this long without a broker
-                              //  (from start, or from losing it); 0: never
-    const char *health_file;  //  NULL, or rewritten at every tick of the
-                              //  loop, for a liveness probe
-    int grace_ms;             //  A task over its run-time limit gets
-                              //  SIGTERM, and SIGKILL this much later
+    const char *endpoint;      //  Broker to connect to
+    int processes;             //  Task processes (slots), 1..4096
+    int heartbeat_ms;          //  Until the broker's WELCOME says otherwise
+    int liveness;              //  Missed heartbeats before the broker is lost
+    const char *name;          //  Label shown by `zmpool status`, may be NULL
+    int ready_fd;              //  -1, or written "ready\n" and closed once the
+                               //  broker first welcomes this agent
+    int give_up_ms;            //  Exit after this long without a broker
+                               //  (from start, or from losing it); 0: never
+    const char *health_file;   //  NULL, or rewritten at every tick of the
+                               //  loop, for a liveness probe
+    int grace_ms;              //  A task over its run-time limit gets
+                               //  SIGTERM, and SIGKILL this much later
+    int max_tasks_per_child;   //  Replace a task process after this many
+                               //  tasks; 0: never
+    long max_child_growth_kb;  //  Replace a task process whose resident
+                               //  memory grew by more than this since it
+                               //  started (checked after each task); 0: never
 } zmp_agent_config_t;
 
 //  While it has no broker the agent says HELLO after 1 s, then after

@@ -40,6 +40,13 @@ static const char *s_usage =
     "                          a liveness probe\n"
     "      --grace-ms N        a task over its run-time limit gets SIGTERM,\n"
     "                          and SIGKILL N ms later (default 2000)\n"
+    "      --max-tasks-per-child N\n"
+    "                          replace a task process after N tasks (as\n"
+    "                          Python's maxtasksperchild; default: never)\n"
+    "      --max-child-growth MB\n"
+    "                          replace a task process whose resident memory\n"
+    "                          grew by more than MB MiB since it started,\n"
+    "                          checked after each task (default: never)\n"
     "  -l, --list-functions    print the task functions and exit\n"
     "  -q, --quiet             log warnings and errors only\n"
     "  -v, --verbose           log more (twice: debug)\n"
@@ -73,16 +80,25 @@ cli_worker (int argc, char **argv)
         { "give-up-after", required_argument, NULL, 'G' },
         { "health-file", required_argument, NULL, 'F' },
         { "grace-ms", required_argument, NULL, 'K' },
+        { "max-tasks-per-child", required_argument, NULL, 'X' },
+        { "max-child-growth", required_argument, NULL, 'M' },
         { "list-functions", no_argument, NULL, 'l' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    zmp_agent_config_t config = {
-        cli_default_endpoint (), cli_cores (), 1000, 5, NULL, -1, 0, NULL,
-        ZMP_AGENT_GRACE_MS
-    };
+    zmp_agent_config_t config = { cli_default_endpoint (),
+                                  cli_cores (),
+                                  1000,
+                                  5,
+                                  NULL,
+                                  -1,
+                                  0,
+                                  NULL,
+                                  ZMP_AGENT_GRACE_MS,
+                                  0,
+                                  0 };
     const char **modules =
         (const char **) calloc ((size_t) argc + 1, sizeof (char *));
     size_t module_count = 0;
@@ -142,6 +158,22 @@ cli_worker (int argc, char **argv)
                         "worker", "--grace-ms takes 0 to 600000, not '%s'",
                         optarg);
                 config.grace_ms = (int) number;
+                break;
+            case 'X':
+                if (!cli_parse_long (optarg, 1, 1000000000, &number))
+                    rc = cli_usage_error ("worker",
+                                          "--max-tasks-per-child takes 1 or "
+                                          "more, not '%s'",
+                                          optarg);
+                config.max_tasks_per_child = (int) number;
+                break;
+            case 'M':
+                if (!cli_parse_long (optarg, 1, 16 * 1024 * 1024, &number))
+                    rc = cli_usage_error (
+                        "worker",
+                        "--max-child-growth takes MiB, 1 or more, not '%s'",
+                        optarg);
+                config.max_child_growth_kb = number * 1024;
                 break;
             case 'l':
                 list = true;
