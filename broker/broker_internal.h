@@ -117,6 +117,7 @@ typedef struct {
     uint32_t retries;        //  Re-runs of a task whose worker is lost
     uint32_t crash_retries;  //  Re-runs of a task whose process crashed
                              //  or ran over its limit
+    uint64_t max_queued;     //  Tasks a client may have queued; 0: any
     uint64_t next_seq;       //  Next dispatch number
     uint64_t queued;         //  Tasks waiting, all clients
     uint32_t slots;          //  Slots of all workers

@@ -76,6 +76,10 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
     broker_sched_init (&self->sched,
                        self->config.prefetch < 0 ? -1 : self->config.prefetch,
                        (uint32_t) retries, self->store);
+    self->sched.max_queued = self->config.max_queued < 0 ? 0
+                             : self->config.max_queued == 0
+                                 ? ZMP_BROKER_MAX_QUEUED
+                                 : (uint64_t) self->config.max_queued;
     self->sched.crash_retries = self->config.crash_retries == 0
                                     ? ZMP_BROKER_CRASH_RETRIES
                                 : self->config.crash_retries < 0
@@ -364,6 +368,14 @@ s_on_submit (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
             if (task->pool && task->pool->closed) {
                 zmp_error_set (&error, ZMP_ERR_USAGE, "pool %u is closed",
                                decoded.pool_id);
+                s_refuse_task (self, client, header, &error);
+                broker_task_destroy (&task);
+            } else if (task->pool && self->sched.max_queued > 0
+                       && client->queued >= self->sched.max_queued) {
+                zmp_error_set (&error, ZMP_ERR_FULL,
+                               "the broker holds %llu queued tasks of this "
+                               "client, its limit (broker --max-queued)",
+                               (unsigned long long) client->queued);
                 s_refuse_task (self, client, header, &error);
                 broker_task_destroy (&task);
             } else if ((decoded.flags & ZMP_TASK_HANDLES)

@@ -38,6 +38,9 @@ typedef struct {
                         //  ran over its time limit: 0 takes
                         //  ZMP_BROKER_CRASH_RETRIES, ZMP_BROKER_NO_RETRIES
                         //  none
+    long max_queued;    //  Pool tasks one client may have queued; beyond,
+                        //  SUBMIT items are refused with full. 0 takes
+                        //  ZMP_BROKER_MAX_QUEUED, -1 no limit
 } zmp_broker_config_t;
 
 #define ZMP_BROKER_HEARTBEAT_MS  1000
@@ -45,6 +48,7 @@ typedef struct {
 #define ZMP_BROKER_ADAPTIVE      -1  //  Prefetch by the workers' task times
 #define ZMP_BROKER_RETRIES       3
 #define ZMP_BROKER_CRASH_RETRIES 1
+#define ZMP_BROKER_MAX_QUEUED    1000000
 #define ZMP_BROKER_NO_RETRIES    -1
 
 //  Bind the broker's socket. Returns NULL with kind usage if heartbeat_ms

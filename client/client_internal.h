@@ -80,14 +80,16 @@ struct zmp_client {
     zhashx_t *jobs;         //  job_t * by serial (not owned)
     uint32_t next_serial;
     uint32_t next_pool_id;
-    bool welcomed;           //  A WELCOME came since the last loss
-    bool lost;               //  The broker is gone; work fails at once
-    bool stopping;           //  Destroy has begun
-    zmp_error_t lost_error;  //  Why, when lost
-    int slots;               //  Cluster slots, as last reported
-    uint32_t heartbeat_ms;   //  The broker's
-    uint32_t liveness;       //  The broker's
-    int64_t agent_pid;       //  A task process's agent, else 0
+    bool welcomed;             //  A WELCOME came since the last loss
+    bool lost;                 //  The broker is gone; work fails at once
+    bool stopping;             //  Destroy has begun
+    zmp_error_t lost_error;    //  Why, when lost
+    int slots;                 //  Cluster slots, as last reported
+    uint32_t heartbeat_ms;     //  The broker's
+    uint32_t liveness;         //  The broker's
+    int64_t agent_pid;         //  A task process's agent, else 0
+    uint64_t async_in_flight;  //  apply_async tasks not yet answered
+    uint64_t max_in_flight;    //  ...beyond which apply_async waits
     char host[ZMP_PROTO_HOST_MAX + 1];
 };
 
@@ -127,6 +129,9 @@ int client_check (zmp_client_t *client, zmp_error_t *error);
 //  Deadline for timeout_ms (ZMP_FOREVER: none) on the monotonic clock
 struct timespec client_deadline (int timeout_ms);
 //  Wait on cond until deadline (NULL: forever). Returns 0, or ETIMEDOUT
+//  True on the client's I/O thread (where callbacks run).
+bool client_on_io_thread (void);
+
 int client_wait (zmp_client_t *client, pthread_cond_t *cond,
                  const struct timespec *deadline);
 void client_cond_init (pthread_cond_t *cond);

@@ -571,9 +571,19 @@ s_take_outbox (io_t *io)
     pthread_mutex_unlock (&client->mutex);
 }
 
+//  Set on each client's I/O thread
+static __thread bool s_io_thread = false;
+
+bool
+client_on_io_thread (void)
+{
+    return s_io_thread;
+}
+
 static void
 s_io_actor (zsock_t *pipe, void *args)
 {
+    s_io_thread = true;
     io_t io;
     memset (&io, 0, sizeof io);
     io.client = (zmp_client_t *) args;
@@ -672,6 +682,7 @@ client_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
     self->next_serial = 1;
     self->next_pool_id = 1;
     self->agent_pid = agent_pid;
+    self->max_in_flight = ZMP_CLIENT_IN_FLIGHT_DEFAULT;
     self->heartbeat_ms = CLIENT_HEARTBEAT_MS;
     self->liveness = CLIENT_LIVENESS;
     if (gethostname (self->host, sizeof self->host))
@@ -737,7 +748,21 @@ zmp_client_endpoint (const zmp_client_t *self)
 }
 
 //  --------------------------------------------------------------------------
+//  How many apply_async tasks may be in flight before apply_async waits.
+
+void
+zmp_client_set_max_in_flight (zmp_client_t *self, uint64_t max)
+{
+    assert (self);
+    pthread_mutex_lock (&self->mutex);
+    self->max_in_flight = max > 0 ? max : 1;
+    pthread_cond_broadcast (&self->cond);  //  A raised cap may let some go
+    pthread_mutex_unlock (&self->mutex);
+}
+
+//  --------------------------------------------------------------------------
 //  Cluster slots as last reported.
+
 
 int
 zmp_client_slots (const zmp_client_t *self)

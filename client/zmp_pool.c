@@ -362,6 +362,9 @@ s_async_ready (zmp_client_t *client, zmp_async_t *async, uint32_t status,
     if (async->job.pool && async->job.pool->outstanding > 0
         && --async->job.pool->outstanding == 0)
         pthread_cond_broadcast (&client->cond);
+    if (client->async_in_flight > 0
+        && client->async_in_flight-- == client->max_in_flight)
+        pthread_cond_broadcast (&client->cond);  //  Room for a waiting submit
     client_job_unregister (client, &async->job);
     pthread_cond_broadcast (&async->cond);
     bool wanted = async->error.kind ? async->error_callback != NULL
@@ -416,6 +419,13 @@ zmp_pool_apply_async (zmp_pool_t *self, const char *function,
 
     zmp_client_t *client = self->client;
     pthread_mutex_lock (&client->mutex);
+    //  Back-pressure: with as many tasks in flight as the client allows,
+    //  wait for a result (never on the I/O thread, whose callbacks would
+    //  wait for themselves; never for a lost broker, which fails at once)
+    while (client->async_in_flight >= client->max_in_flight && !client->lost
+           && !client->stopping && !client_on_io_thread ()
+           && !s_pool_check (self, NULL))
+        client_wait (client, &client->cond, NULL);
     if (s_pool_check (self, error)) {
         pthread_mutex_unlock (&client->mutex);
         zframe_destroy (&args_frame);
@@ -427,6 +437,7 @@ zmp_pool_apply_async (zmp_pool_t *self, const char *function,
     async->refs = 2;  //  The caller's and the job table's
     client_job_register (client, &async->job);
     self->outstanding++;
+    client->async_in_flight++;
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_SUBMIT);
     zframe_t *header =
         s_task_header (&async->job, 0, function,

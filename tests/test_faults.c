@@ -42,6 +42,8 @@ typedef struct {
 } cluster_t;
 
 static cluster_t s_cluster;
+static const char *s_max_queued = "0";  //  The broker's --max-queued
+
 
 static int
 s_up (void **state)
@@ -52,8 +54,10 @@ s_up (void **state)
     //  under sanitizers, whose loaded processes may be that slow)
     char liveness[16];
     snprintf (liveness, sizeof liveness, "%d", 4 * testkit_ms (1000) / 1000);
-    const char *broker_args[] = { "--quiet",    "--heartbeat-ms", "250",
-                                  "--liveness", liveness,         NULL };
+    const char *broker_args[] = { "--quiet",    "--heartbeat-ms",
+                                  "250",        "--liveness",
+                                  liveness,     "--max-queued",
+                                  s_max_queued, NULL };
     s_cluster.broker = testkit_broker_start (
         s_cluster.endpoint, sizeof s_cluster.endpoint, broker_args);
     if (s_cluster.broker <= 0)
@@ -442,6 +446,98 @@ test_fault_a_task_that_never_returns (void **state)
     zmp_pool_destroy (&pool);
 }
 
+//  A cluster whose broker lets a client queue at most 100 tasks
+static int
+s_up_small_queue (void **state)
+{
+    s_max_queued = "100";
+    int rc = s_up (state);
+    s_max_queued = "0";
+    return rc;
+}
+
+//  The largest number of this client's tasks the broker holds queued
+static uint64_t s_queued_peak = 0;
+
+static void
+s_sample_queue (void)
+{
+    uint64_t queued = s_counter ("queued");
+    if (queued > s_queued_peak)
+        s_queued_peak = queued;
+}
+
+//  Submit TASKS apply_async tasks of test.echo_after (TASK_MS, i) as fast
+//  as the client lets; wait for all; count the right ones and the errors
+static void
+s_flood (zmp_pool_t *pool, size_t *correct, size_t *full, int64_t *ms)
+{
+    zmp_async_t **asyncs =
+        (zmp_async_t **) calloc (TASKS, sizeof (zmp_async_t *));
+    int64_t start = zclock_mono ();
+    s_queued_peak = 0;
+    for (size_t index = 0; index < TASKS; index++) {
+        msgpack_object pair[] = { zmp_int (TASK_MS),
+                                  zmp_int ((int64_t) index) };
+        msgpack_object args = zmp_array (pair, 2);
+        zmp_error_t error;
+        asyncs[index] = zmp_pool_apply_async (pool, "test.echo_after", &args,
+                                              NULL, NULL, NULL, &error);
+        if (!asyncs[index])
+            fail_msg ("apply_async: %s", error.message);
+        if (index % 250 == 0)
+            s_sample_queue ();
+    }
+    *correct = *full = 0;
+    for (size_t index = 0; index < TASKS; index++) {
+        zmp_error_t error;
+        const msgpack_object *value =
+            zmp_async_get (asyncs[index], testkit_ms (60000), &error);
+        if (value && value->via.u64 == index)
+            (*correct)++;
+        else if (!value && error.kind == ZMP_ERR_FULL
+                 && strstr (error.message, "--max-queued"))
+            (*full)++;
+        zmp_async_destroy (&asyncs[index]);
+    }
+    *ms = zclock_mono () - start;
+    free (asyncs);
+}
+
+//  A producer faster than the cluster, against a broker that queues at
+//  most 100 of its tasks: with the client's in-flight cap below that, it
+//  is slowed and nothing is refused; with the cap above, the excess is
+//  refused at once with full, and every other task's result is right
+static void
+test_fault_a_flood_against_a_small_queue (void **state)
+{
+    (void) state;
+    zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
+    size_t correct, full;
+    int64_t ms;
+    zmp_client_set_max_in_flight (s_cluster.client, 50);
+    s_flood (pool, &correct, &full, &ms);
+    printf ("FIGURES | a flood of apply_async, client cap 50, broker cap 100 "
+            "| %d | 0 | %zu | 0 | peak queued %llu | %lld ms |\n",
+            TASKS, TASKS - correct, (unsigned long long) s_queued_peak,
+            (long long) ms);
+    assert_int_equal (correct, TASKS);
+    assert_int_equal (full, 0);
+    assert_true (s_queued_peak <= 100);
+
+    zmp_client_set_max_in_flight (s_cluster.client, TASKS);
+    s_flood (pool, &correct, &full, &ms);
+    printf ("FIGURES | a flood of apply_async, client cap %d, broker cap 100 "
+            "| %d | 0 | 0 | %zu refused with full | peak queued %llu | %lld "
+            "ms |\n",
+            TASKS, TASKS, full, (unsigned long long) s_queued_peak,
+            (long long) ms);
+    assert_int_equal (correct + full, TASKS);
+    assert_true (full > 0);
+    assert_true (s_queued_peak <= 100);
+    zmp_pool_destroy (&pool);
+}
+
 int
 main (void)
 {
@@ -456,6 +552,8 @@ main (void)
                                          s_down),
         cmocka_unit_test_setup_teardown (test_fault_a_task_that_never_returns,
                                          s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_fault_a_flood_against_a_small_queue, s_up_small_queue, s_down),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@ typedef struct {
 } fixture_t;
 
 static int s_fixture_number = 0;
+static long s_max_queued = 0;  //  The next fixture's, then back to 0
 
 //  Start a broker (heartbeat_ms, liveness, prefetch, retries and
 //  crash_retries) for one test.
@@ -37,9 +38,10 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
     snprintf (fixture->endpoint, sizeof fixture->endpoint, "inproc://broker-%d",
               ++s_fixture_number);
     fixture->sockets = zlistx_new ();
-    zmp_broker_config_t config = { fixture->endpoint, heartbeat_ms, liveness,
-                                   prefetch,          NULL,         -1,
-                                   retries,           crash_retries };
+    zmp_broker_config_t config = {
+        fixture->endpoint, heartbeat_ms,  liveness,    prefetch, NULL, -1,
+        retries,           crash_retries, s_max_queued
+    };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
     if (broker)
@@ -75,6 +77,17 @@ s_up_fast_heartbeat_no_retries (void **state)
 {
     return s_fixture_up (state, 50, 3, 2, ZMP_BROKER_NO_RETRIES,
                          ZMP_BROKER_NO_RETRIES);
+}
+
+//  At most 3 queued tasks per client
+static int
+s_up_small_queue (void **state)
+{
+    s_max_queued = 3;
+    int rc = s_fixture_up (state, 1000, ZMP_PROTO_LIVENESS_MAX, 0, 0,
+                           ZMP_BROKER_NO_RETRIES);
+    s_max_queued = 0;
+    return rc;
 }
 
 //  Crashes and timeouts retried twice
@@ -1037,6 +1050,37 @@ test_broker_runs_a_crashed_task_again_up_to_its_limit (void **state)
     zmsg_destroy (&msg);
 }
 
+//  Beyond its queue limit a client's tasks are refused with full, at once;
+//  once its queue drains it may submit again
+static void
+test_broker_refuses_tasks_beyond_a_clients_queue_limit (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_submit (client, 1, 5, "square", 1);
+    uint64_t ids[2];
+    uint32_t statuses[2];
+    s_take_results (client, 2, ids, statuses);
+    assert_int_equal (ids[0], 4);
+    assert_int_equal (ids[1], 5);
+    assert_int_equal (statuses[0], ZMP_ERR_FULL);
+    assert_int_equal (statuses[1], ZMP_ERR_FULL);
+    //  A worker takes the three (no prefetch: one slot, one at a time)
+    zsock_t *worker = s_peer (fixture, ZMP_ROLE_WORKER, 3, NULL);
+    dispatched_t tasks[3];
+    int count = 0;
+    while (count < 3) {
+        int taken = s_take_dispatch (worker, tasks + count, 3 - count, 5000);
+        assert_true (taken > 0);
+        count += taken;
+    }
+    s_submit (client, 6, 1, "square", 1);
+    dispatched_t more;
+    s_done (worker, tasks, 1, ZMP_ERR_NONE);
+    assert_int_equal (s_take_dispatch (worker, &more, 1, 5000), 1);
+    assert_int_equal (more.task_id, 6);
+}
+
 static void
 test_broker_delivers_a_retried_tasks_success_once (void **state)
 {
@@ -1138,6 +1182,9 @@ main (void)
         cmocka_unit_test_setup_teardown (
             test_broker_delivers_a_retried_tasks_success_once,
             s_up_crash_retries, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_refuses_tasks_beyond_a_clients_queue_limit,
+            s_up_small_queue, s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_welcomes_peers_with_cluster_slots, s_up, s_down),
         cmocka_unit_test_setup_teardown (

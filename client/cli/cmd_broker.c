@@ -25,6 +25,9 @@ static const char *s_usage =
     "      --crash-retries N   times a task runs again when its own process\n"
     "                          crashes or runs over its time limit, 0 to 100\n"
     "                          (default 1); then that error is its result\n"
+    "      --max-queued N      pool tasks one client may have queued; more\n"
+    "                          are refused with the error kind full, 0 for\n"
+    "                          no limit (default 1000000)\n"
     "      --endpoint-file F   write the bound endpoint to F (useful with a\n"
     "                          wildcard port, tcp://127.0.0.1:*)\n"
     "      --ready-fd N        write the bound endpoint to fd N, then close it\n"
@@ -45,6 +48,7 @@ cli_broker (int argc, char **argv)
         { "prefetch", required_argument, NULL, 'P' },
         { "retries", required_argument, NULL, 'T' },
         { "crash-retries", required_argument, NULL, 'C' },
+        { "max-queued", required_argument, NULL, 'Q' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -59,7 +63,8 @@ cli_broker (int argc, char **argv)
                                    NULL,
                                    -1,
                                    ZMP_BROKER_RETRIES,
-                                   ZMP_BROKER_CRASH_RETRIES };
+                                   ZMP_BROKER_CRASH_RETRIES,
+                                   ZMP_BROKER_MAX_QUEUED };
     int verbosity = 0;
     long number;
     int option;
@@ -97,6 +102,13 @@ cli_broker (int argc, char **argv)
                         optarg);
                 config.crash_retries =
                     number == 0 ? ZMP_BROKER_NO_RETRIES : (int) number;
+                break;
+            case 'Q':
+                if (!cli_parse_long (optarg, 0, 1000000000, &number))
+                    return cli_usage_error (
+                        "broker", "--max-queued takes 0 or more, not '%s'",
+                        optarg);
+                config.max_queued = number == 0 ? -1 : number;
                 break;
             case 'P':
                 if (!cli_parse_long (optarg, 0, 1024, &number))

@@ -301,6 +301,15 @@ const char *zmp_client_endpoint (const zmp_client_t *self);
 //  Total task slots in the cluster, as the broker last reported it.
 int zmp_client_slots (const zmp_client_t *self);
 
+//  Back-pressure: once max apply_async tasks of this client are in flight
+//  (submitted, result not yet in), the next apply_async waits for a result
+//  before it submits, so that a producer faster than the cluster is
+//  slowed, never dropped. Callbacks (which run on the client's I/O thread)
+//  never wait. The default is ZMP_CLIENT_IN_FLIGHT_DEFAULT; max must be at
+//  least 1. The iterators (map, imap...) bound themselves by their window.
+#define ZMP_CLIENT_IN_FLIGHT_DEFAULT 10000
+void zmp_client_set_max_in_flight (zmp_client_t *self, uint64_t max);
+
 //  Ask the broker for its status (workers, slots, queue depth, counters).
 //  Blocks up to timeout_ms. Returns a map the caller destroys, or NULL.
 //  docs/PROTOCOL.md lists the fields.
