@@ -138,6 +138,10 @@ typedef struct {
 void broker_sched_init (broker_sched_t *sched, int prefetch, uint32_t retries,
                         zmp_store_t *store);
 void broker_sched_destroy (broker_sched_t *sched);
+//  Cancel the task of pool with task_id: drop it if queued, stop it if
+//  running. No result follows.
+void broker_task_cancel (broker_sched_t *sched, broker_pool_t *pool,
+                         uint64_t task_id);
 //  Put a pool task that was dispatched back at the head of its pool's
 //  queue, to run again (counted as retried).
 void broker_task_requeue (broker_sched_t *sched, broker_task_t *task);

@@ -506,14 +506,19 @@ static void
 s_on_cancel (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
 {
     uint32_t pool_id;
+    bool one_task;
+    uint64_t task_id;
     zmp_error_t error;
-    if (zmp_proto_decode_cancel (zmsg_next (msg), &pool_id, &error)) {
+    if (zmp_proto_decode_cancel_task (zmsg_next (msg), &pool_id, &one_task,
+                                      &task_id, &error)) {
         s_reject (self, client->routing_id, client, ZMP_ERR_PROTOCOL,
                   error.message, false);
         return;
     }
     broker_pool_t *pool = broker_pool_find (&self->sched, client, pool_id);
-    if (pool)
+    if (pool && one_task)
+        broker_task_cancel (&self->sched, pool, task_id);
+    else if (pool)
         broker_pool_cancel (&self->sched, pool);
 }
 

@@ -514,7 +514,45 @@ broker_pool_cancel (broker_sched_t *sched, broker_pool_t *pool)
 }
 
 //  --------------------------------------------------------------------------
+//  Cancel one task of a pool. The client already counts it as cancelled.
+
+void
+broker_task_cancel (broker_sched_t *sched, broker_pool_t *pool,
+                    uint64_t task_id)
+{
+    broker_peer_t *client = pool->client;
+    bool found = false;
+    for (broker_task_t *task = (broker_task_t *) zlistx_first (pool->queue);
+         task && !found; task = (broker_task_t *) zlistx_next (pool->queue))
+        if (task->task_id == task_id) {
+            zlistx_delete (pool->queue, zlistx_cursor (pool->queue));
+            sched->queued--;
+            client->queued--;
+            found = true;
+        }
+    for (broker_peer_t *worker =
+             (broker_peer_t *) zlistx_first (sched->workers);
+         worker && !found;
+         worker = (broker_peer_t *) zlistx_next (sched->workers))
+        for (uint32_t slot = 0; slot < worker->capacity && !found; slot++) {
+            broker_task_t *task = worker->window[slot];
+            if (task && task->pool == pool && task->task_id == task_id) {
+                task->client = NULL;
+                task->pool = NULL;
+                pool->running--;
+                client->running--;
+                s_task_abort (sched, task);
+                found = true;
+            }
+        }
+    if (found && pool->closed && pool->running == 0
+        && zlistx_size (pool->queue) == 0)
+        s_pool_forget (sched, pool);
+}
+
+//  --------------------------------------------------------------------------
 //  Queue a task in its pool.
+
 
 void
 broker_task_queue (broker_sched_t *sched, broker_task_t *task)

@@ -472,7 +472,34 @@ zmp_pool_apply (zmp_pool_t *self, const char *function,
 }
 
 //  --------------------------------------------------------------------------
+//  Cancel one task.
+
+bool
+zmp_async_cancel (zmp_async_t *self)
+{
+    assert (self);
+    zmp_client_t *client = self->client;
+    pthread_mutex_lock (&client->mutex);
+    bool cancel = !self->ready && self->job.pool;
+    if (cancel) {
+        //  Its id, as s_task_header made it; the broker drops it, or
+        //  aborts it and drops its result
+        zmsg_t *msg = zmp_proto_new (ZMP_PROTO_CANCEL);
+        zframe_t *body = zmp_proto_encode_cancel_task (
+            self->job.pool->pool_id, (uint64_t) self->job.serial << 32);
+        zmsg_append (msg, &body);
+        client_post (client, &msg);
+        zmp_error_t error;
+        zmp_error_set (&error, ZMP_ERR_CANCELLED, "task cancelled by request");
+        s_async_ready (client, self, ZMP_ERR_CANCELLED, NULL, &error);
+    }
+    pthread_mutex_unlock (&client->mutex);
+    return cancel;
+}
+
+//  --------------------------------------------------------------------------
 //  Wait for an async result.
+
 
 int
 zmp_async_wait (zmp_async_t *self, int timeout_ms)

@@ -320,6 +320,19 @@ zmp_proto_encode_cancel_pool (uint32_t pool_id)
 }
 
 zframe_t *
+zmp_proto_encode_cancel_task (uint32_t pool_id, uint64_t task_id)
+{
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_map (packer, 2);
+    zmp_pack_cstr (packer, "pool");
+    msgpack_pack_uint32 (packer, pool_id);
+    zmp_pack_cstr (packer, "task");
+    msgpack_pack_uint64 (packer, task_id);
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
 zmp_proto_encode_error (const zmp_error_t *error)
 {
     assert (error);
@@ -790,12 +803,31 @@ zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
 int
 zmp_proto_decode_cancel (zframe_t *frame, uint32_t *pool_id, zmp_error_t *error)
 {
-    assert (pool_id);
+    bool one_task;
+    uint64_t task_id;
+    return zmp_proto_decode_cancel_task (frame, pool_id, &one_task, &task_id,
+                                         error);
+}
+
+int
+zmp_proto_decode_cancel_task (zframe_t *frame, uint32_t *pool_id,
+                              bool *one_task, uint64_t *task_id,
+                              zmp_error_t *error)
+{
+    assert (pool_id && one_task && task_id);
+    *one_task = false;
+    *task_id = 0;
     s_reader_t reader;
     const msgpack_object *map = s_reader_map (&reader, frame, "CANCEL", error);
-    if (map)
+    if (map) {
         *pool_id = (uint32_t) s_uint (&reader, zmp_map_get (map, "pool"),
                                       "pool", UINT32_MAX);
+        const msgpack_object *task = zmp_map_get (map, "task");
+        if (task) {
+            *task_id = s_uint (&reader, task, "task", UINT64_MAX);
+            *one_task = !reader.failed;
+        }
+    }
     return s_reader_close (&reader);
 }
 

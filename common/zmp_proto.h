@@ -241,6 +241,8 @@ zframe_t *zmp_proto_encode_notice (zmp_error_kind_t kind, const char *message,
                                    bool unknown_peer);
 //  A CANCEL body for a whole pool: {"pool": id}.
 zframe_t *zmp_proto_encode_cancel_pool (uint32_t pool_id);
+//  A CANCEL body for one task of a pool: {"pool": id, "task": task_id}.
+zframe_t *zmp_proto_encode_cancel_task (uint32_t pool_id, uint64_t task_id);
 //  An error value frame (the wire error map).
 zframe_t *zmp_proto_encode_error (const zmp_error_t *error);
 zframe_t *zmp_proto_encode_event (const zmp_proto_event_t *event);
@@ -283,6 +285,10 @@ int zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
 //  A CANCEL body: sets *pool_id.
 int zmp_proto_decode_cancel (zframe_t *frame, uint32_t *pool_id,
                              zmp_error_t *error);
+//  The same, and *one_task with *task_id when it names one task.
+int zmp_proto_decode_cancel_task (zframe_t *frame, uint32_t *pool_id,
+                                  bool *one_task, uint64_t *task_id,
+                                  zmp_error_t *error);
 int zmp_proto_decode_event (zframe_t *frame, zmp_proto_event_t *event,
                             zmp_error_t *error);
 int zmp_proto_decode_task_event (zframe_t *frame, zmp_proto_task_event_t *event,

@@ -446,6 +446,52 @@ test_pool_task_timeout_stops_the_task_not_the_pool (void **state)
     zmp_client_destroy (&client);
 }
 
+//  zmp_async_cancel: a queued task is dropped, a running one stopped, a
+//  finished one left alone; the pool goes on
+static void
+test_pool_async_cancel_stops_one_task (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_error_t error;
+    zmp_pool_t *pool = zmp_pool_new (client, 1, &error);  //  One at a time
+    msgpack_object long_sleep = zmp_int (60000);
+    msgpack_object sleep_args = zmp_array (&long_sleep, 1);
+    zmp_async_t *running = zmp_pool_apply_async (pool, "sleep", &sleep_args,
+                                                 NULL, NULL, NULL, &error);
+    msgpack_object five = zmp_int (5);
+    msgpack_object five_args = zmp_array (&five, 1);
+    zmp_async_t *queued = zmp_pool_apply_async (pool, "square", &five_args,
+                                                NULL, NULL, NULL, &error);
+    assert_non_null (running);
+    assert_non_null (queued);
+    usleep (300 * 1000);  //  The sleep has started
+    assert_true (zmp_async_cancel (queued));
+    assert_null (zmp_async_get (queued, 0, &error));
+    assert_int_equal (error.kind, ZMP_ERR_CANCELLED);
+    int64_t start = s_now_ms ();
+    assert_true (zmp_async_cancel (running));
+    assert_null (zmp_async_get (running, 0, &error));
+    assert_int_equal (error.kind, ZMP_ERR_CANCELLED);
+    assert_false (zmp_async_cancel (running));  //  Done already
+    //  The slot was freed at once: the next task runs now, not in a minute
+    msgpack_object seven = zmp_int (7);
+    msgpack_object seven_args = zmp_array (&seven, 1);
+    zmp_async_t *next = zmp_pool_apply_async (pool, "square", &seven_args, NULL,
+                                              NULL, NULL, &error);
+    const msgpack_object *value =
+        zmp_async_get (next, testkit_ms (5000), &error);
+    assert_non_null (value);
+    assert_int_equal (value->via.i64, 49);
+    assert_true (s_now_ms () - start < testkit_ms (5000));
+    assert_false (zmp_async_cancel (next));
+    zmp_async_destroy (&next);
+    zmp_async_destroy (&queued);
+    zmp_async_destroy (&running);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
 //  A cluster of one agent with one task process and extra agent options,
 //  for a test of its own: its client, broker and agent
 typedef struct {
@@ -797,6 +843,7 @@ main (void)
         cmocka_unit_test (
             test_pool_crash_among_queued_tiny_tasks_fails_only_itself),
         cmocka_unit_test (test_pool_task_timeout_stops_the_task_not_the_pool),
+        cmocka_unit_test (test_pool_async_cancel_stops_one_task),
         cmocka_unit_test (test_pool_agent_recycles_a_process_after_its_tasks),
         cmocka_unit_test (test_pool_agent_recycles_a_process_that_grew),
         cmocka_unit_test (test_pool_processes_caps_tasks_running_at_once),

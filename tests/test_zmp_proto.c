@@ -886,6 +886,31 @@ test_proto_cancel_round_trips (void **state)
     uint32_t pool_id = 0;
     assert_int_equal (zmp_proto_decode_cancel (frame, &pool_id, NULL), 0);
     assert_int_equal (pool_id, UINT32_MAX);
+    bool one_task = true;
+    uint64_t task_id = 1;
+    assert_int_equal (zmp_proto_decode_cancel_task (frame, &pool_id, &one_task,
+                                                    &task_id, NULL),
+                      0);
+    assert_false (one_task);
+    zframe_destroy (&frame);
+
+    frame = zmp_proto_encode_cancel_task (3, (uint64_t) 7 << 32);
+    assert_int_equal (zmp_proto_decode_cancel_task (frame, &pool_id, &one_task,
+                                                    &task_id, NULL),
+                      0);
+    assert_int_equal (pool_id, 3);
+    assert_true (one_task);
+    assert_int_equal (task_id, (uint64_t) 7 << 32);
+    zframe_destroy (&frame);
+
+    msgpack_object_kv bad[] = { zmp_pair ("pool", zmp_int (1)),
+                                zmp_pair ("task", zmp_str ("x")) };
+    frame = s_frame (zmp_map (bad, 2));
+    zmp_error_t error;
+    assert_int_equal (zmp_proto_decode_cancel_task (frame, &pool_id, &one_task,
+                                                    &task_id, &error),
+                      -1);
+    assert_non_null (strstr (error.message, "task"));
     zframe_destroy (&frame);
 }
 

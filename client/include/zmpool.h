@@ -464,6 +464,13 @@ bool zmp_async_successful (zmp_async_t *self);
 const msgpack_object *zmp_async_get (zmp_async_t *self, int timeout_ms,
                                      zmp_error_t *error);
 
+//  Cancel the task: dropped if it is still queued, stopped (its process
+//  killed and replaced) if it runs. Its result becomes the error kind
+//  cancelled at once, and its error callback runs. Returns true if it was
+//  cancelled, false if its result was in already. Other tasks of the pool
+//  are not touched.
+bool zmp_async_cancel (zmp_async_t *self);
+
 //  Free the caller's handle. A task still running goes on, and its
 //  callbacks still run. Does nothing if *self_p is NULL.
 void zmp_async_destroy (zmp_async_t **self_p);
