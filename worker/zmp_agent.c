@@ -693,8 +693,8 @@ s_assign (zmp_agent_t *self)
         for (size_t slot = 0; slot < self->slots && zlistx_size (self->queue);
              slot++) {
             agent_child_t *child = &self->children[slot];
-            if (child->state != CHILD_READY || child->fd < 0
-                || child->retiring || agent_child_load (child) != load)
+            if (child->state != CHILD_READY || child->fd < 0 || child->retiring
+                || agent_child_load (child) != load)
                 continue;
             //  No more than its share of tasks, counting those it holds
             if (self->config.max_tasks_per_child > 0
