@@ -722,6 +722,7 @@ zmp_client_destroy (zmp_client_t **self_p)
         zmp_client_t *self = *self_p;
         pthread_mutex_lock (&self->mutex);
         self->stopping = true;
+        pthread_cond_broadcast (&self->cond);  //  Nobody waits for room now
         pthread_mutex_unlock (&self->mutex);
         zactor_destroy (&self->actor);  //  Sends $TERM; it says BYE
         //  Jobs the user never destroyed stay theirs; only forget them

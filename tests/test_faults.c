@@ -25,6 +25,7 @@
 #include <czmq.h>
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,11 +88,13 @@ s_down (void **state)
     return 0;
 }
 
-//  A counter from the broker's status: of this client (submitted and
-//  completed, which its entry in "clients" has), or of the broker.
+//  A counter of the client with client_pid (submitted, completed, queued:
+//  its entry in the broker's "clients"), or, for the names only the broker
+//  counts, of the broker. *listed: whether that client is registered.
 static uint64_t
-s_counter (const char *name)
+s_counter_of (pid_t client_pid, const char *name, bool *listed)
 {
+    *listed = false;
     zmp_error_t error;
     zmp_value_t *status =
         zmp_client_status (s_cluster.client, testkit_ms (5000), &error);
@@ -106,13 +109,24 @@ s_counter (const char *name)
         const msgpack_object *client = &clients->via.array.ptr[index];
         uint64_t pid = 0;
         zmp_uint_get (zmp_map_get (client, "pid"), UINT64_MAX, &pid);
-        if (pid == (uint64_t) getpid () && zmp_map_get (client, name))
-            counters = client;
+        if (pid == (uint64_t) client_pid) {
+            *listed = true;
+            if (zmp_map_get (client, name))
+                counters = client;
+        }
     }
     uint64_t value = 0;
     zmp_uint_get (zmp_map_get (counters, name), UINT64_MAX, &value);
     zmp_value_destroy (&status);
     return value;
+}
+
+//  The same for this client
+static uint64_t
+s_counter (const char *name)
+{
+    bool listed;
+    return s_counter_of (getpid (), name, &listed);
 }
 
 //  The task processes of an agent: the children of its spawner, its one
@@ -229,11 +243,11 @@ s_map (zmp_pool_t *pool, fault_fn *fault, void *arg, size_t slow,
 
 //  The line docs/RELIABILITY.md is made of
 static void
-s_figures (const char *fault, const map_run_t *run)
+s_figures (const char *fault, int faults, const map_run_t *run)
 {
-    printf ("FIGURES | %s | %d | 1 | %zu | %lld | %llu | %llu | %lld | "
+    printf ("FIGURES | %s | %d | %d | %zu | %lld | %llu | %llu | %lld | "
             "%lld |\n",
-            fault, TASKS, TASKS - run->results,
+            fault, TASKS, faults, TASKS - run->results,
             (long long) run->completed - (long long) run->submitted,
             (unsigned long long) run->retried, (unsigned long long) run->stale,
             (long long) run->longest_gap, (long long) run->fault_to_end);
@@ -255,14 +269,17 @@ s_assert_all_correct (const map_run_t *run)
 //  --------------------------------------------------------------------------
 //  Faults
 
+//  Both task processes of one agent: at least one of them runs a task
+//  (one alone might be between two)
 static void
-s_kill_a_task_process (void *arg)
+s_kill_task_processes (void *arg)
 {
     (void) arg;
     pid_t pids[8];
     size_t count = s_task_processes (s_cluster.agents[0], pids, 8);
-    assert_true (count > 0);
-    assert_int_equal (kill (pids[0], SIGKILL), 0);
+    assert_int_equal (count, 2);
+    for (size_t index = 0; index < count; index++)
+        assert_int_equal (kill (pids[index], SIGKILL), 0);
 }
 
 static void
@@ -293,6 +310,10 @@ static void
 s_kill_a_client (void *arg)
 {
     pid_t *victim = (pid_t *) arg;
+    //  Still in the middle of its map
+    bool listed;
+    assert_true (s_counter_of (*victim, "completed", &listed) < TASKS);
+    assert_true (listed);
     assert_int_equal (kill (*victim, SIGKILL), 0);
 }
 
@@ -307,8 +328,8 @@ test_fault_a_task_process_killed (void **state)
     (void) state;
     zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
     map_run_t run;
-    s_map (pool, s_kill_a_task_process, NULL, TASKS, 0, &run);
-    s_figures ("SIGKILL a task process", &run);
+    s_map (pool, s_kill_task_processes, NULL, TASKS, 0, &run);
+    s_figures ("SIGKILL both task processes of an agent", 2, &run);
     s_assert_all_correct (&run);
     assert_true (run.retried >= 1);
     zmp_pool_destroy (&pool);
@@ -322,7 +343,7 @@ test_fault_an_agent_killed (void **state)
     zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
     map_run_t run;
     s_map (pool, s_kill_an_agent, NULL, TASKS, 0, &run);
-    s_figures ("SIGKILL an agent", &run);
+    s_figures ("SIGKILL an agent", 1, &run);
     s_assert_all_correct (&run);
     assert_true (run.retried >= 1);
     int status;
@@ -346,7 +367,7 @@ test_fault_an_agent_stopped_then_continued (void **state)
     int status;
     assert_int_equal (waitpid (s_continuer, &status, 0), s_continuer);
     assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    s_figures ("SIGSTOP an agent 3 s, then SIGCONT", &run);
+    s_figures ("SIGSTOP an agent 3 s, then SIGCONT", 1, &run);
     s_assert_all_correct (&run);
     assert_true (run.retried >= 1);
     //  It comes back: both agents serve again
@@ -387,16 +408,21 @@ test_fault_a_client_killed (void **state)
         _exit (127);
     }
     assert_true (victim > 0);
-    //  Let it get going
+    //  Let it get going: killed mid-map, not before nor after
     int64_t deadline = zclock_mono () + testkit_ms (10000);
-    while (s_counter ("completed") < 100 && zclock_mono () < deadline)
+    bool listed;
+    while (s_counter_of (victim, "completed", &listed) < 100
+           && zclock_mono () < deadline)
         usleep (20 * 1000);
+    uint64_t victim_done = s_counter_of (victim, "completed", &listed);
+    assert_true (listed);
+    assert_true (victim_done >= 100 && victim_done < TASKS / 2);
     zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
     map_run_t run;
     s_map (pool, s_kill_a_client, &victim, TASKS, 0, &run);
     waitpid (victim, NULL, 0);
     unlink (path);
-    s_figures ("SIGKILL another client mid-map", &run);
+    s_figures ("SIGKILL another client mid-map", 1, &run);
     assert_int_equal (run.results, TASKS);
     assert_int_equal (run.correct, TASKS);
     assert_int_equal (run.errors, 0);
@@ -436,7 +462,7 @@ test_fault_a_task_that_never_returns (void **state)
     assert_int_equal (zmp_pool_set_task_timeout (pool, 500, &error), 0);
     map_run_t run;
     s_map (pool, NULL, NULL, TASKS / 2, 24 * 3600 * 1000, &run);
-    s_figures ("a task that never returns (500 ms limit)", &run);
+    s_figures ("a task that never returns (500 ms limit)", 1, &run);
     assert_int_equal (run.results, TASKS);
     assert_int_equal (run.errors, 1);
     assert_int_equal (run.error_index, TASKS / 2);
@@ -493,7 +519,8 @@ s_flood (zmp_pool_t *pool, size_t *correct, size_t *full, int64_t *ms)
         zmp_error_t error;
         const msgpack_object *value =
             zmp_async_get (asyncs[index], testkit_ms (60000), &error);
-        if (value && value->via.u64 == index)
+        if (value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+            && value->via.u64 == index)
             (*correct)++;
         else if (!value && error.kind == ZMP_ERR_FULL
                  && strstr (error.message, "--max-queued"))

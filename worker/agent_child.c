@@ -99,6 +99,7 @@ agent_child_start (agent_child_t *child, pid_t pid, int fd)
     child->state = CHILD_READY;
     child->respawn_at = 0;
     child->retiring = false;
+    child->cancel_killed = false;
     child->tasks_done = 0;
     child->start_rss_kb = agent_child_rss_kb (pid);
 }

@@ -63,6 +63,7 @@ typedef struct {
     int64_t kill_at_us;        //  zclock_usecs () to SIGKILL a task over its
                                //  limit that SIGTERM did not end; 0: none
     bool retiring;             //  To be replaced once its tasks are done
+    bool cancel_killed;        //  Killed for its cancelled running task
     long start_rss_kb;         //  Its resident memory when it started
 } agent_child_t;
 

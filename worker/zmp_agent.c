@@ -801,8 +801,18 @@ s_enforce_limits (zmp_agent_t *self)
     for (size_t slot = 0; slot < self->slots; slot++) {
         agent_child_t *child = &self->children[slot];
         agent_task_t *task = (agent_task_t *) zlistx_first (child->tasks);
-        if (child->state != CHILD_READY || child->pid <= 0 || !task
-            || task->header.timeout_ms == 0)
+        if (child->state != CHILD_READY || child->pid <= 0 || !task)
+            continue;
+        if (task->abort_kind == ZMP_ERR_CANCELLED) {
+            //  Cancelled while it waited behind another task of this
+            //  process, and running now: stop it (the tasks behind it go
+            //  back to the queue when the process ends)
+            if (!child->cancel_killed)
+                kill (child->pid, SIGKILL);
+            child->cancel_killed = true;
+            continue;
+        }
+        if (task->header.timeout_ms == 0)
             continue;
         int64_t deadline_us =
             child->running_since_us + (int64_t) task->header.timeout_ms * 1000;

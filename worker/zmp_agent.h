@@ -33,6 +33,7 @@ typedef struct {
                                //  loop, for a liveness probe
     int grace_ms;              //  A task over its run-time limit gets
                                //  SIGTERM, and SIGKILL this much later
+                               //  (0: both at once)
     int max_tasks_per_child;   //  Replace a task process after this many
                                //  tasks; 0: never
     long max_child_growth_kb;  //  Replace a task process whose resident

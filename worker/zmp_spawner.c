@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -244,6 +245,23 @@ s_reap (s_spawner_state_t *state)
     }
 }
 
+//  SIGKILL every child of this process that is still there: the processes
+//  tasks left behind, which it adopted as a subreaper
+static void
+s_kill_adopted (void)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/self/task/%d/children",
+              (int) getpid ());
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return;
+    int pid;
+    while (fscanf (file, "%d", &pid) == 1)
+        kill (pid, SIGKILL);
+    fclose (file);
+}
+
 static void __attribute__ ((noreturn))
 s_spawner_main (int control, pid_t agent_pid, zmp_child_main_fn *child_main,
                 void *arg)
@@ -295,9 +313,10 @@ s_spawner_main (int control, pid_t agent_pid, zmp_child_main_fn *child_main,
                 break;
         }
     }
-    //  Take every child down with us, then reap them
+    //  Take every child down with us, those we adopted too, then reap them
     for (size_t index = 0; index < state.child_count; index++)
         kill (state.children[index], SIGKILL);
+    s_kill_adopted ();
     while (waitpid (-1, NULL, 0) > 0 || errno == EINTR)
         ;
     _exit (0);

@@ -291,8 +291,9 @@ zmp_client_t *zmp_client_connect (const char *endpoint, int timeout_ms,
                                   zmp_error_t *error);
 
 //  Say goodbye to the broker, stop the I/O thread and free the client. Pools,
-//  results and iterators made from it must be destroyed first. Does nothing
-//  if *self_p is NULL; sets it to NULL.
+//  results and iterators made from it must be destroyed first, and no other
+//  thread may be inside a call on it. Does nothing if *self_p is NULL; sets
+//  it to NULL.
 void zmp_client_destroy (zmp_client_t **self_p);
 
 //  The endpoint this client is connected to.
