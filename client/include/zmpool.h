@@ -305,8 +305,10 @@ int zmp_client_slots (const zmp_client_t *self);
 //  Back-pressure: once max apply_async tasks of this client are in flight
 //  (submitted, result not yet in), the next apply_async waits for a result
 //  before it submits, so that a producer faster than the cluster is
-//  slowed, never dropped. Callbacks (which run on the client's I/O thread)
-//  never wait. The default is ZMP_CLIENT_IN_FLIGHT_DEFAULT; max must be at
+//  slowed, never dropped. It waits as long as that takes (with no worker
+//  in the cluster, until one joins), and the count covers all the client's
+//  pools together. Callbacks (which run on the client's I/O thread) never
+//  wait. The default is ZMP_CLIENT_IN_FLIGHT_DEFAULT; max must be at
 //  least 1. The iterators (map, imap...) bound themselves by their window.
 #define ZMP_CLIENT_IN_FLIGHT_DEFAULT 10000
 void zmp_client_set_max_in_flight (zmp_client_t *self, uint64_t max);
