@@ -569,6 +569,41 @@ test_pool_async_cancel_stops_one_task (void **state)
     s_single_down (&single);
 }
 
+//  A task over its limit that shrugs off SIGTERM and answers within the
+//  grace period is reported as timeout, with pid 0; its process lives on
+//  and serves the next task, one that runs past where the grace ended
+static void
+test_pool_timeout_answered_in_the_grace_period (void **state)
+{
+    (void) state;
+    char grace[32];
+    snprintf (grace, sizeof grace, "%d", testkit_ms (2000));
+    single_t single;
+    s_single_up (&single, "--grace-ms", grace);
+    int64_t before = s_task_pid (&single);
+    zmp_error_t error;
+    assert_int_equal (
+        zmp_pool_set_task_timeout (single.pool, testkit_ms (200), &error), 0);
+    msgpack_object late = zmp_int (testkit_ms (600));
+    msgpack_object late_args = zmp_array (&late, 1);
+    assert_null (
+        zmp_pool_apply (single.pool, "test.stubborn", &late_args, &error));
+    assert_int_equal (error.kind, ZMP_ERR_TIMEOUT);
+    assert_int_equal (error.pid, 0);  //  Its process was not killed
+    //  A task well within a limit of its own, running on past where the
+    //  grace period ended
+    assert_int_equal (
+        zmp_pool_set_task_timeout (single.pool, testkit_ms (10000), &error), 0);
+    msgpack_object nap = zmp_int (testkit_ms (2500));
+    msgpack_object nap_args = zmp_array (&nap, 1);
+    zmp_value_t *value =
+        zmp_pool_apply (single.pool, "sleep", &nap_args, &error);
+    assert_non_null (value);
+    zmp_value_destroy (&value);
+    assert_int_equal (s_task_pid (&single), before);
+    s_single_down (&single);
+}
+
 //  --max-tasks-per-child 3: a process runs three tasks, then a fresh one
 //  takes over, as Python's maxtasksperchild
 static void
@@ -870,6 +905,7 @@ main (void)
             test_pool_crash_among_queued_tiny_tasks_fails_only_itself),
         cmocka_unit_test (test_pool_task_timeout_stops_the_task_not_the_pool),
         cmocka_unit_test (test_pool_async_cancel_stops_one_task),
+        cmocka_unit_test (test_pool_timeout_answered_in_the_grace_period),
         cmocka_unit_test (test_pool_agent_recycles_a_process_after_its_tasks),
         cmocka_unit_test (test_pool_agent_recycles_a_process_that_grew),
         cmocka_unit_test (test_pool_processes_caps_tasks_running_at_once),

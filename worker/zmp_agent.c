@@ -315,6 +315,9 @@ s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
              uint32_t status, const char *payload, size_t size, int64_t run_us)
 {
     zmp_agent_t *self = (zmp_agent_t *) arg;
+    if (task->abort_kind == ZMP_ERR_TIMEOUT)
+        child->kill_at_us = 0;  //  It answered in its grace period: no
+                                //  SIGKILL is pending for this process
     if (task->abort_kind != ZMP_ERR_NONE)
         s_done_aborted (self, task, 0, 0);  //  Pid 0: its process lives on
     else {
