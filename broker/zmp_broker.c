@@ -45,6 +45,13 @@ struct zmp_broker {
 static void s_store_reply (void *arg, const char *peer, uint64_t request_id,
                            zframe_t **body_p);
 
+//  A count from the config: 0 takes the default, below 0 means none (0).
+static long
+s_setting (long value, long fallback)
+{
+    return value == 0 ? fallback : value < 0 ? 0 : value;
+}
+
 //  --------------------------------------------------------------------------
 //  Bind the broker.
 
@@ -70,21 +77,14 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         return NULL;
     }
     self->store = zmp_store_new (s_store_reply, self, 0, 0);
-    int retries = self->config.retries == 0  ? ZMP_BROKER_RETRIES
-                  : self->config.retries < 0 ? 0
-                                             : self->config.retries;
-    broker_sched_init (&self->sched,
-                       self->config.prefetch < 0 ? -1 : self->config.prefetch,
-                       (uint32_t) retries, self->store);
-    self->sched.max_queued = self->config.max_queued < 0 ? 0
-                             : self->config.max_queued == 0
-                                 ? ZMP_BROKER_MAX_QUEUED
-                                 : (uint64_t) self->config.max_queued;
-    self->sched.crash_retries = self->config.crash_retries == 0
-                                    ? ZMP_BROKER_CRASH_RETRIES
-                                : self->config.crash_retries < 0
-                                    ? 0
-                                    : (uint32_t) self->config.crash_retries;
+    broker_sched_init (
+        &self->sched, self->config.prefetch < 0 ? -1 : self->config.prefetch,
+        (uint32_t) s_setting (self->config.retries, ZMP_BROKER_RETRIES),
+        self->store);
+    self->sched.crash_retries = (uint32_t) s_setting (
+        self->config.crash_retries, ZMP_BROKER_CRASH_RETRIES);
+    self->sched.max_queued =
+        (uint64_t) s_setting (self->config.max_queued, ZMP_BROKER_MAX_QUEUED);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zsock_set_router_mandatory (self->router, 1);

@@ -288,24 +288,25 @@ s_done_aborted (zmp_agent_t *self, const agent_task_t *task, pid_t pid,
 static void
 s_check_recycle (zmp_agent_t *self, agent_child_t *child)
 {
-    if (!child->retiring) {
-        long growth_kb = 0;
-        if (self->config.max_child_growth_kb > 0)
-            growth_kb = agent_child_rss_kb (child->pid) - child->start_rss_kb;
-        if (self->config.max_tasks_per_child > 0
-            && child->tasks_done
-                   >= (uint64_t) self->config.max_tasks_per_child) {
-            zmp_info ("worker: task process %d ran %llu tasks; replacing it",
-                      (int) child->pid, (unsigned long long) child->tasks_done);
-            child->retiring = true;
-        } else if (self->config.max_child_growth_kb > 0
-                   && growth_kb > self->config.max_child_growth_kb) {
-            zmp_notice ("worker: task process %d grew by %ld KiB, over the "
-                        "limit of %ld KiB; replacing it",
-                        (int) child->pid, growth_kb,
-                        self->config.max_child_growth_kb);
-            child->retiring = true;
-        }
+    if (child->retiring)
+        return;
+    if (self->config.max_tasks_per_child > 0
+        && child->tasks_done >= (uint64_t) self->config.max_tasks_per_child) {
+        zmp_info ("worker: task process %d ran %llu tasks; replacing it",
+                  (int) child->pid, (unsigned long long) child->tasks_done);
+        child->retiring = true;
+        return;
+    }
+    if (self->config.max_child_growth_kb <= 0)
+        return;
+    //  Read from /proc only when the answer matters
+    long growth_kb = agent_child_rss_kb (child->pid) - child->start_rss_kb;
+    if (growth_kb > self->config.max_child_growth_kb) {
+        zmp_notice ("worker: task process %d grew by %ld KiB, over the "
+                    "limit of %ld KiB; replacing it",
+                    (int) child->pid, growth_kb,
+                    self->config.max_child_growth_kb);
+        child->retiring = true;
     }
 }
 
