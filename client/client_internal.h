@@ -81,7 +81,12 @@ struct zmp_client {
     uint32_t next_serial;
     uint32_t next_pool_id;
     bool welcomed;             //  A WELCOME came since the last loss
-    bool lost;                 //  The broker is gone; work fails at once
+    bool lost;                 //  The broker is gone: requests fail at
+                               //  once, pool tasks wait to be resent
+    bool gave_up;              //  ...and did not come back in resume_ms:
+                               //  pool tasks fail at once too
+    int64_t lost_at;           //  zclock_mono () ms of the loss
+    int resume_ms;             //  How long pool tasks wait for a broker
     bool stopping;             //  Destroy has begun
     zmp_error_t lost_error;    //  Why, when lost
     int slots;                 //  Cluster slots, as last reported
@@ -124,8 +129,11 @@ void client_job_register (zmp_client_t *client, job_t *job);
 void client_job_unregister (zmp_client_t *client, job_t *job);
 //  Queue msg for the I/O thread (takes it). Lock held.
 void client_post (zmp_client_t *client, zmsg_t **msg_p);
-//  Fail if the client cannot take work now. Lock held.
+//  Fail if the client cannot take requests now. Lock held.
 int client_check (zmp_client_t *client, zmp_error_t *error);
+//  Fail if the client cannot take pool tasks now (a lost broker within
+//  the resume period can: they are sent when it is back). Lock held.
+int client_check_tasks (zmp_client_t *client, zmp_error_t *error);
 //  Deadline for timeout_ms (ZMP_FOREVER: none) on the monotonic clock
 struct timespec client_deadline (int timeout_ms);
 //  Wait on cond until deadline (NULL: forever). Returns 0, or ETIMEDOUT
@@ -237,6 +245,9 @@ void pool_deliver (zmp_client_t *client, job_t *job, uint32_t place,
                    const zmp_proto_result_t *result, zframe_t **value_p);
 //  Fail every outstanding task of job with error (broker lost, cancel)
 void pool_fail_job (zmp_client_t *client, job_t *job, const zmp_error_t *error);
+//  Append to unsent SUBMITs with a copy of each task of job that has no
+//  result yet: the broker came back. Returns how many. Lock held.
+size_t pool_resend_job (job_t *job, zlistx_t *unsent);
 //  Run the callbacks of an async (I/O thread, lock NOT held), then drop
 //  the reference the callback list held
 void pool_run_callbacks (zmp_client_t *client, zmp_async_t *async);

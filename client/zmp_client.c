@@ -8,9 +8,13 @@
 
     The broker is lost when it is silent for liveness heartbeats, says BYE,
     or answers with an ERROR marked unknown_peer (it restarted and forgot
-    us): every job still waiting fails with kind broker_unreachable, new
-    work is refused at once, and HELLO is sent each tick until a WELCOME
-    comes back; then the client declares its live pools again. Lost to
+    us): requests, object calls and Processes still waiting fail with kind
+    broker_unreachable, and HELLO is sent each tick until a WELCOME comes
+    back. Pool tasks without a result wait, each job keeping a copy of
+    them, for up to resume_ms: when a broker welcomes the client again,
+    it declares its live pools again and resends them. If none does in
+    time, they fail too. Nothing queued for the lost broker is sent to
+    the new one: it would not know us before the HELLO. Lost to
     silence, it also drops the connection and makes a new one, so that
     after a network partition heals no TCP retransmission back-off delays
     the HELLO. Any other ERROR refuses one message only and is logged.
@@ -22,6 +26,7 @@
 #include "zmp_value.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <unistd.h>
 
 #define CLIENT_RECV_BATCH   1000  //  Messages taken per turn, at most
@@ -158,6 +163,15 @@ client_check (zmp_client_t *client, zmp_error_t *error)
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  Fail if the client cannot take pool tasks now.
+
+int
+client_check_tasks (zmp_client_t *client, zmp_error_t *error)
+{
+    return client->gave_up ? client_check (client, error) : 0;
+}
+
 static void
 s_request_free (client_request_t *request)
 {
@@ -290,24 +304,58 @@ s_send_unsent (io_t *io)
     }
 }
 
-//  Fail every waiting job: the broker is gone. Lock held.
+//  Fail the waiting jobs, all of them or all but pool tasks. Lock held.
+static void
+s_fail_jobs (zmp_client_t *client, bool pool_tasks)
+{
+    zlistx_t *jobs = zhashx_values (client->jobs);
+    for (job_t *job = (job_t *) zlistx_first (jobs); job;
+         job = (job_t *) zlistx_next (jobs))
+        if (pool_tasks || (job->kind != JOB_ASYNC && job->kind != JOB_ITER))
+            client_fail_job (client, job, &client->lost_error);
+    zlistx_destroy (&jobs);
+    pthread_cond_broadcast (&client->cond);
+}
+
+//  The broker is gone: fail what cannot wait for it, keep pool tasks for
+//  the resume period. Lock held.
 static void
 s_lose_broker (io_t *io, const char *why)
 {
     zmp_client_t *client = io->client;
     if (client->lost)
         return;
-    zmp_warning ("client: lost the broker at %s: %s", client->endpoint, why);
     client->lost = true;
     client->welcomed = false;
+    client->lost_at = zclock_mono ();
+    client->gave_up = client->resume_ms == 0;
+    if (client->gave_up)
+        zmp_warning ("client: lost the broker at %s: %s", client->endpoint,
+                     why);
+    else
+        zmp_warning ("client: lost the broker at %s: %s; waiting up to %d ms "
+                     "for it to resume the pool tasks",
+                     client->endpoint, why, client->resume_ms);
     zmp_error_set (&client->lost_error, ZMP_ERR_UNREACHABLE,
                    "lost the broker at %s: %s", client->endpoint, why);
-    zlistx_t *jobs = zhashx_values (client->jobs);
-    for (job_t *job = (job_t *) zlistx_first (jobs); job;
-         job = (job_t *) zlistx_next (jobs))
-        client_fail_job (client, job, &client->lost_error);
-    zlistx_destroy (&jobs);
-    pthread_cond_broadcast (&client->cond);
+    //  Sent before the HELLO, they would reach a new broker as a stranger's
+    zlistx_purge (client->outbox);
+    zlistx_purge (io->unsent);
+    s_fail_jobs (client, client->gave_up);
+}
+
+//  No broker came back in the resume period: fail the pool tasks too.
+//  Lock held.
+static void
+s_give_up (zmp_client_t *client)
+{
+    client->gave_up = true;
+    char why[ZMP_ERROR_MESSAGE_MAX];
+    snprintf (why, sizeof why, "%s", client->lost_error.message);
+    zmp_error_set (&client->lost_error, ZMP_ERR_UNREACHABLE,
+                   "%s; it did not come back in %d ms", why, client->resume_ms);
+    zmp_warning ("client: %s", client->lost_error.message);
+    s_fail_jobs (client, true);
 }
 
 static void
@@ -337,7 +385,18 @@ s_on_welcome (io_t *io, zmsg_t *msg)
             zmsg_append (again, &body);
             zlistx_add_end (io->unsent, again);
         }
+        //  Then every pool task with no result, and those submitted since
+        size_t resent = 0;
+        zlistx_t *jobs = zhashx_values (client->jobs);
+        for (job_t *job = (job_t *) zlistx_first (jobs); job;
+             job = (job_t *) zlistx_next (jobs))
+            resent += pool_resend_job (job, io->unsent);
+        zlistx_destroy (&jobs);
+        if (resent)
+            zmp_notice ("client: the broker at %s is back; resent %zu tasks",
+                        client->endpoint, resent);
     }
+    client->gave_up = false;
     client->welcomed = true;
     client->lost = false;
     client->heartbeat_ms = welcome.heartbeat_ms;
@@ -545,6 +604,9 @@ s_tick (io_t *io, int64_t now)
                   (long long) (now - io->seen_at));
         s_lose_broker (io, why);
     }
+    if (client->lost && !client->gave_up
+        && now - client->lost_at >= client->resume_ms)
+        s_give_up (client);
     bool hello = !client->welcomed;
     pthread_mutex_unlock (&client->mutex);
     if (silent && s_io_connect (io))
@@ -683,6 +745,18 @@ client_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
     self->next_pool_id = 1;
     self->agent_pid = agent_pid;
     self->max_in_flight = ZMP_CLIENT_IN_FLIGHT_DEFAULT;
+    self->resume_ms = ZMP_CLIENT_RESUME_DEFAULT_MS;
+    const char *resume = getenv ("ZMPOOL_RESUME_MS");
+    if (resume && *resume) {
+        char *end;
+        long value = strtol (resume, &end, 10);
+        if (*end || value < 0 || value > INT_MAX)
+            zmp_warning ("client: ignored ZMPOOL_RESUME_MS='%s' (not a "
+                         "number of ms)",
+                         resume);
+        else
+            self->resume_ms = (int) value;
+    }
     self->heartbeat_ms = CLIENT_HEARTBEAT_MS;
     self->liveness = CLIENT_LIVENESS;
     if (gethostname (self->host, sizeof self->host))
@@ -758,6 +832,18 @@ zmp_client_set_max_in_flight (zmp_client_t *self, uint64_t max)
     pthread_mutex_lock (&self->mutex);
     self->max_in_flight = max > 0 ? max : 1;
     pthread_cond_broadcast (&self->cond);  //  A raised cap may let some go
+    pthread_mutex_unlock (&self->mutex);
+}
+
+//  --------------------------------------------------------------------------
+//  How long pool tasks wait for a lost broker to come back.
+
+void
+zmp_client_set_resume (zmp_client_t *self, int resume_ms)
+{
+    assert (self);
+    pthread_mutex_lock (&self->mutex);
+    self->resume_ms = resume_ms > 0 ? resume_ms : 0;
     pthread_mutex_unlock (&self->mutex);
 }
 

@@ -36,6 +36,8 @@ struct zmp_async {
     zmp_callback_fn *callback;
     zmp_callback_fn *error_callback;
     void *arg;
+    zframe_t *header;  //  Owned until ready: the task, to send again
+    zframe_t *args;    //  if the broker is lost
     pthread_cond_t cond;
 };
 
@@ -46,6 +48,8 @@ typedef struct {
     zframe_t *frame;      //  Owned: value or error map
     uint64_t first_item;  //  Input position of its first item
     uint32_t count;       //  Items in it
+    zframe_t *header;     //  Owned until done: the task, to send again
+    zframe_t *args;       //  if the broker is lost
 } iter_chunk_t;
 
 struct zmp_iter {
@@ -271,7 +275,7 @@ zmp_pool_join (zmp_pool_t *self, int timeout_ms, zmp_error_t *error)
     //  Until every result is in and every callback has run, as Python's
     //  join waits for its result handler
     while (rc == 0 && (self->outstanding > 0 || self->callbacks_due > 0)
-           && !client->lost)
+           && !client->gave_up)
         if (client_wait (client, &client->cond,
                          timeout_ms < 0 ? NULL : &deadline)
             == ETIMEDOUT) {
@@ -296,7 +300,31 @@ s_pool_check (zmp_pool_t *pool, zmp_error_t *error)
         zmp_error_set (error, ZMP_ERR_USAGE, "the pool is closed");
         return -1;
     }
-    return client_check (pool->client, error);
+    return client_check_tasks (pool->client, error);
+}
+
+//  Append a task to msg (a SUBMIT, made if NULL): copies of header and
+//  args, which the job keeps to send again if the broker is lost.
+static void
+s_task_append (zmsg_t **msg_p, zframe_t *header, zframe_t *args)
+{
+    if (!*msg_p)
+        *msg_p = zmp_proto_new (ZMP_PROTO_SUBMIT);
+    zframe_t *header_copy = zframe_dup (header);
+    zframe_t *args_copy = zframe_dup (args);
+    zmsg_append (*msg_p, &header_copy);
+    zmsg_append (*msg_p, &args_copy);
+}
+
+//  Post msg, unless the broker is lost: its tasks go when it is back,
+//  with the rest. Lock held.
+static void
+s_tasks_post (zmp_client_t *client, zmsg_t **msg_p)
+{
+    if (client->lost)
+        zmsg_destroy (msg_p);
+    else
+        client_post (client, msg_p);
 }
 
 static int
@@ -348,6 +376,8 @@ s_async_ready (zmp_client_t *client, zmp_async_t *async, uint32_t status,
     if (async->ready)
         return;
     async->ready = true;
+    zframe_destroy (&async->header);
+    zframe_destroy (&async->args);
     if (error)
         async->error = *error;
     else if (status) {
@@ -422,7 +452,7 @@ zmp_pool_apply_async (zmp_pool_t *self, const char *function,
     //  Back-pressure: with as many tasks in flight as the client allows,
     //  wait for a result (never on the I/O thread, whose callbacks would
     //  wait for themselves; never for a lost broker, which fails at once)
-    while (client->async_in_flight >= client->max_in_flight && !client->lost
+    while (client->async_in_flight >= client->max_in_flight && !client->gave_up
            && !client->stopping && !client_on_io_thread ()
            && !s_pool_check (self, NULL))
         client_wait (client, &client->cond, NULL);
@@ -438,13 +468,13 @@ zmp_pool_apply_async (zmp_pool_t *self, const char *function,
     client_job_register (client, &async->job);
     self->outstanding++;
     client->async_in_flight++;
-    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_SUBMIT);
-    zframe_t *header =
+    async->header =
         s_task_header (&async->job, 0, function,
                        zmp_handle_present (args) ? ZMP_TASK_HANDLES : 0);
-    zmsg_append (msg, &header);
-    zmsg_append (msg, &args_frame);
-    client_post (client, &msg);
+    async->args = args_frame;
+    zmsg_t *msg = NULL;
+    s_task_append (&msg, async->header, async->args);
+    s_tasks_post (client, &msg);
     pthread_mutex_unlock (&client->mutex);
     return async;
 }
@@ -785,21 +815,19 @@ s_iter_refill (zmp_iter_t *self, zmp_error_t *error)
         chunk->count = pending[index].count;
         self->next_chunk++;
         self->job.pool->outstanding++;
-        if (!msg)
-            msg = zmp_proto_new (ZMP_PROTO_SUBMIT);
         uint32_t flags = (self->chunksize > 1 ? ZMP_TASK_CHUNK : 0)
                          | (pending[index].handles ? ZMP_TASK_HANDLES : 0);
-        zframe_t *header =
+        chunk->header =
             s_task_header (&self->job, place, self->function, flags);
-        zmsg_append (msg, &header);
-        zmsg_append (msg, &pending[index].args);
+        chunk->args = pending[index].args;
+        s_task_append (&msg, chunk->header, chunk->args);
         if (++items_in_msg == ZMP_PROTO_BATCH_MAX) {
-            client_post (client, &msg);
+            s_tasks_post (client, &msg);
             items_in_msg = 0;
         }
     }
     if (msg)
-        client_post (client, &msg);
+        s_tasks_post (client, &msg);
     pthread_mutex_unlock (&client->mutex);
     free (pending);
     return rc;
@@ -965,8 +993,11 @@ zmp_iter_destroy (zmp_iter_t **self_p)
             pthread_cond_broadcast (&client->cond);
         }
         pthread_mutex_unlock (&client->mutex);
-        for (size_t place = 0; place < self->window; place++)
+        for (size_t place = 0; place < self->window; place++) {
             zframe_destroy (&self->ring[place].frame);
+            zframe_destroy (&self->ring[place].header);
+            zframe_destroy (&self->ring[place].args);
+        }
         zframe_destroy (&self->current.frame);
         msgpack_unpacked_destroy (&self->unpacked);
         pthread_cond_destroy (&self->cond);
@@ -1150,6 +1181,8 @@ s_iter_finish_chunk (zmp_client_t *client, zmp_iter_t *iter, uint32_t place,
     chunk->status = status;
     chunk->frame = *frame_p;
     *frame_p = NULL;
+    zframe_destroy (&chunk->header);
+    zframe_destroy (&chunk->args);
     if (!iter->ordered) {
         size_t tail = (iter->arrived_head + iter->arrived_count) % iter->window;
         iter->arrived[tail] = place;
@@ -1201,4 +1234,40 @@ pool_fail_job (zmp_client_t *client, job_t *job, const zmp_error_t *error)
             zframe_destroy (&frame);
         }
     }
+}
+
+//  --------------------------------------------------------------------------
+//  The broker is back: send job's tasks that have no result yet again.
+
+size_t
+pool_resend_job (job_t *job, zlistx_t *unsent)
+{
+    size_t resent = 0, in_msg = 0;
+    zmsg_t *msg = NULL;
+    if (job->kind == JOB_ASYNC) {
+        zmp_async_t *async = (zmp_async_t *) job;
+        if (!async->ready && async->header) {
+            s_task_append (&msg, async->header, async->args);
+            resent++;
+        }
+    } else if (job->kind == JOB_ITER) {
+        zmp_iter_t *iter = (zmp_iter_t *) job;
+        //  In the order they were first sent, as far as the ring tells
+        size_t start = iter->ordered ? iter->taken_chunks % iter->window : 0;
+        for (size_t step = 0; step < iter->window; step++) {
+            iter_chunk_t *chunk = &iter->ring[(start + step) % iter->window];
+            if (!chunk->used || chunk->done || !chunk->header)
+                continue;
+            s_task_append (&msg, chunk->header, chunk->args);
+            resent++;
+            if (++in_msg == ZMP_PROTO_BATCH_MAX) {
+                zlistx_add_end (unsent, msg);
+                msg = NULL;
+                in_msg = 0;
+            }
+        }
+    }
+    if (msg)
+        zlistx_add_end (unsent, msg);
+    return resent;
 }

@@ -44,6 +44,23 @@ typedef struct {
 
 static cluster_t s_cluster;
 static const char *s_max_queued = "0";  //  The broker's --max-queued
+static char s_liveness[16];             //  The broker's --liveness
+
+//  Start the cluster's broker with its options and extra (NULL-ended,
+//  or NULL)
+static pid_t
+s_broker_start (const char *const *extra)
+{
+    const char *args[16] = { "--quiet",    "--heartbeat-ms", "250",
+                             "--liveness", s_liveness,       "--max-queued",
+                             s_max_queued };
+    size_t count = 7;
+    while (extra && *extra && count < 15)
+        args[count++] = *extra++;
+    args[count] = NULL;
+    return testkit_broker_start (s_cluster.endpoint, sizeof s_cluster.endpoint,
+                                 args);
+}
 
 
 static int
@@ -53,14 +70,9 @@ s_up (void **state)
     memset (&s_cluster, 0, sizeof s_cluster);
     //  Liveness 4 x 250 ms: a silent peer is gone after a second (longer
     //  under sanitizers, whose loaded processes may be that slow)
-    char liveness[16];
-    snprintf (liveness, sizeof liveness, "%d", 4 * testkit_ms (1000) / 1000);
-    const char *broker_args[] = { "--quiet",    "--heartbeat-ms",
-                                  "250",        "--liveness",
-                                  liveness,     "--max-queued",
-                                  s_max_queued, NULL };
-    s_cluster.broker = testkit_broker_start (
-        s_cluster.endpoint, sizeof s_cluster.endpoint, broker_args);
+    snprintf (s_liveness, sizeof s_liveness, "%d",
+              4 * testkit_ms (1000) / 1000);
+    s_cluster.broker = s_broker_start (NULL);
     if (s_cluster.broker <= 0)
         return -1;
     const char *agent_args[] = { "--quiet",    "--module", ZMP_TEST_MODULE,
@@ -161,6 +173,15 @@ s_task_processes (pid_t agent, pid_t *pids, size_t limit)
 //  --------------------------------------------------------------------------
 //  A map with a fault in it
 
+//  Counter growth from before to after; a broker restarted in between
+//  counted from zero
+static uint64_t
+s_growth (uint64_t before, uint64_t after)
+{
+    return after >= before ? after - before : after;
+}
+
+
 typedef void (fault_fn) (void *arg);
 
 typedef struct {
@@ -235,10 +256,10 @@ s_map (zmp_pool_t *pool, fault_fn *fault, void *arg, size_t slow,
     zmp_iter_destroy (&iter);
     free (items);
     free (pairs);
-    run->submitted = s_counter ("submitted") - submitted_before;
-    run->completed = s_counter ("completed") - completed_before;
-    run->retried = s_counter ("retried") - retried_before;
-    run->stale = s_counter ("stale") - stale_before;
+    run->submitted = s_growth (submitted_before, s_counter ("submitted"));
+    run->completed = s_growth (completed_before, s_counter ("completed"));
+    run->retried = s_growth (retried_before, s_counter ("retried"));
+    run->stale = s_growth (stale_before, s_counter ("stale"));
 }
 
 //  The line docs/RELIABILITY.md is made of
@@ -304,6 +325,25 @@ s_stop_an_agent (void *arg)
         _exit (kill (s_cluster.agents[0], SIGCONT) == 0 ? 0 : 1);
     }
     assert_true (s_continuer > 0);
+}
+
+//  SIGKILL the broker, and start it again on the same endpoint with the
+//  options in *arg (NULL-ended): what a supervisor does
+static void
+s_restart_the_broker (void *arg)
+{
+    const char **extra = (const char **) arg;
+    assert_int_equal (kill (s_cluster.broker, SIGKILL), 0);
+    int status;
+    assert_int_equal (waitpid (s_cluster.broker, &status, 0), s_cluster.broker);
+    char endpoint[256];
+    snprintf (endpoint, sizeof endpoint, "%s", s_cluster.endpoint);
+    const char *args[8] = { "--bind", endpoint };
+    for (size_t count = 2; extra && *extra && count < 7; count++)
+        args[count] = *extra++;
+    s_cluster.broker = s_broker_start (args);
+    assert_true (s_cluster.broker > 0);
+    assert_string_equal (s_cluster.endpoint, endpoint);
 }
 
 static void
@@ -451,6 +491,39 @@ test_fault_a_client_killed (void **state)
     zmp_pool_destroy (&pool);
 }
 
+//  SIGKILL of the broker mid-map, and a new one on the same endpoint: the
+//  agents join it, the client says HELLO again and resends the tasks it
+//  has no result for, and the map completes, each result once
+static void
+test_fault_the_broker_killed_and_restarted (void **state)
+{
+    (void) state;
+    zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
+    map_run_t run;
+    s_map (pool, s_restart_the_broker, NULL, TASKS, 0, &run);
+    s_figures ("SIGKILL the broker, start a new one", 1, &run);
+    assert_int_equal (run.results, TASKS);
+    if (run.errors)
+        fail_msg ("item %zu failed: %s", run.error_index, run.error.message);
+    assert_int_equal (run.correct, TASKS);
+    //  The new broker got the rest, and the ones in flight again, each
+    //  answered once
+    assert_true (run.submitted >= TASKS - TASKS / 3);
+    assert_true (run.submitted < TASKS);
+    assert_int_equal (run.completed, run.submitted);
+    //  Both agents serve the new broker
+    zmp_error_t error;
+    zmp_value_t *status =
+        zmp_client_status (s_cluster.client, testkit_ms (5000), &error);
+    assert_non_null (status);
+    uint64_t slots = 0;
+    zmp_uint_get (zmp_map_get (zmp_value_get (status), "slots"), UINT64_MAX,
+                  &slots);
+    zmp_value_destroy (&status);
+    assert_int_equal (slots, 4);
+    zmp_pool_destroy (&pool);
+}
+
 //  A task that never returns, in a pool with a limit: it alone fails,
 //  with timeout, and every other task's result is there
 static void
@@ -577,6 +650,8 @@ main (void)
             test_fault_an_agent_stopped_then_continued, s_up, s_down),
         cmocka_unit_test_setup_teardown (test_fault_a_client_killed, s_up,
                                          s_down),
+        cmocka_unit_test_setup_teardown (
+            test_fault_the_broker_killed_and_restarted, s_up, s_down),
         cmocka_unit_test_setup_teardown (test_fault_a_task_that_never_returns,
                                          s_up, s_down),
         cmocka_unit_test_setup_teardown (

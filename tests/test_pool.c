@@ -851,34 +851,51 @@ test_client_reports_an_unreachable_broker (void **state)
     assert_true (s_now_ms () - started < testkit_ms (3000));
 }
 
+//  A broker that loses peers after 3 x 100 ms of silence, one worker of
+//  one process, a client of it
+static zmp_client_t *
+s_fast_cluster (char *endpoint, pid_t *broker, pid_t *worker)
+{
+    const char *fast[] = { "--quiet", "--heartbeat-ms",
+                           "100",     "--liveness",
+                           "3",       NULL };
+    *broker = testkit_broker_start (endpoint, 256, fast);
+    assert_true (*broker > 0);
+    const char *quiet[] = { "--quiet", NULL };
+    *worker = testkit_worker_start (endpoint, 1, quiet);
+    assert_true (*worker > 0);
+    zmp_error_t error;
+    zmp_client_t *client =
+        zmp_client_connect (endpoint, testkit_ms (5000), &error);
+    assert_non_null (client);
+    return client;
+}
+
 static void
 test_client_fails_pending_work_when_the_broker_dies (void **state)
 {
     (void) state;
     char endpoint[256];
-    const char *fast[] = { "--quiet", "--heartbeat-ms",
-                           "100",     "--liveness",
-                           "3",       NULL };
-    pid_t broker = testkit_broker_start (endpoint, sizeof endpoint, fast);
-    assert_true (broker > 0);
-    const char *quiet[] = { "--quiet", NULL };
-    pid_t worker = testkit_worker_start (endpoint, 1, quiet);
-    assert_true (worker > 0);
+    pid_t broker, worker;
+    zmp_client_t *client = s_fast_cluster (endpoint, &broker, &worker);
     zmp_error_t error;
-    zmp_client_t *client =
-        zmp_client_connect (endpoint, testkit_ms (5000), &error);
-    assert_non_null (client);
     zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
     msgpack_object ms = zmp_int (60000);
     msgpack_object args = zmp_array (&ms, 1);
     zmp_async_t *async =
         zmp_pool_apply_async (pool, "sleep", &args, NULL, NULL, NULL, &error);
     assert_non_null (async);
+    zmp_client_set_resume (client, 500);
+    int64_t killed_at = s_now_ms ();
     kill (broker, SIGKILL);
     testkit_stop (broker);
-    //  Silent for 3 x 100 ms: the wait ends with an error, not a hang
+    //  Silent for 3 x 100 ms, then 500 ms for it to come back: the wait
+    //  ends with an error, not a hang
     assert_null (zmp_async_get (async, testkit_ms (5000), &error));
     assert_int_equal (error.kind, ZMP_ERR_UNREACHABLE);
+    assert_non_null (strstr (error.message, "did not come back in 500 ms"));
+    assert_true (s_now_ms () - killed_at >= 800);
+    //  Once given up, new tasks fail at once
     assert_null (
         zmp_pool_apply_async (pool, "noop", NULL, NULL, NULL, NULL, &error));
     assert_int_equal (error.kind, ZMP_ERR_UNREACHABLE);
@@ -886,6 +903,64 @@ test_client_fails_pending_work_when_the_broker_dies (void **state)
     zmp_pool_destroy (&pool);
     zmp_client_destroy (&client);
     assert_int_equal (testkit_stop_cleanly (worker), 0);
+}
+
+//  The broker dies with a task running and another submitted while it is
+//  down; a new one starts on the same endpoint: the client resends both
+//  and gets both results
+static void
+test_client_resumes_its_tasks_with_a_new_broker (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    pid_t broker, worker;
+    zmp_client_t *client = s_fast_cluster (endpoint, &broker, &worker);
+    zmp_error_t error;
+    zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
+    assert_non_null (pool);
+    msgpack_object ms = zmp_int (300);
+    msgpack_object args = zmp_array (&ms, 1);
+    zmp_async_t *before =
+        zmp_pool_apply_async (pool, "sleep", &args, NULL, NULL, NULL, &error);
+    assert_non_null (before);
+    kill (broker, SIGKILL);
+    testkit_stop (broker);
+    //  Lost (3 x 100 ms of silence), and still taking pool tasks
+    int64_t deadline = s_now_ms () + testkit_ms (5000);
+    bool lost = false;
+    while (!lost && s_now_ms () < deadline) {
+        zmp_value_t *status = zmp_client_status (client, 50, &error);
+        lost = !status && strstr (error.message, "lost the broker");
+        zmp_value_destroy (&status);
+    }
+    assert_true (lost);
+    msgpack_object word = zmp_str ("back");
+    msgpack_object echo_args = zmp_array (&word, 1);
+    zmp_async_t *during = zmp_pool_apply_async (pool, "echo", &echo_args, NULL,
+                                                NULL, NULL, &error);
+    assert_non_null (during);
+    assert_false (zmp_async_ready (during));
+    //  The new broker, where the old one was
+    char again[256];
+    const char *same[] = { "--quiet", "--heartbeat-ms", "100",    "--liveness",
+                           "3",       "--bind",         endpoint, NULL };
+    broker = testkit_broker_start (again, sizeof again, same);
+    assert_true (broker > 0);
+    assert_string_equal (again, endpoint);
+    assert_non_null (zmp_async_get (before, testkit_ms (10000), &error));
+    const msgpack_object *value =
+        zmp_async_get (during, testkit_ms (10000), &error);
+    assert_non_null (value);
+    assert_int_equal (value->type, MSGPACK_OBJECT_STR);
+    assert_memory_equal (value->via.str.ptr, "back", 4);
+    zmp_async_destroy (&before);
+    zmp_async_destroy (&during);
+    zmp_pool_close (pool);
+    assert_int_equal (zmp_pool_join (pool, testkit_ms (5000), &error), 0);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+    assert_int_equal (testkit_stop_cleanly (worker), 0);
+    assert_int_equal (testkit_stop_cleanly (broker), 0);
 }
 
 int
@@ -914,6 +989,7 @@ main (void)
         cmocka_unit_test (test_pool_close_refuses_work_and_join_needs_close),
         cmocka_unit_test (test_client_reports_an_unreachable_broker),
         cmocka_unit_test (test_client_fails_pending_work_when_the_broker_dies),
+        cmocka_unit_test (test_client_resumes_its_tasks_with_a_new_broker),
     };
     int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);
     return failed || s_teardown_failed ? 1 : 0;

@@ -313,6 +313,20 @@ int zmp_client_slots (const zmp_client_t *self);
 #define ZMP_CLIENT_IN_FLIGHT_DEFAULT 10000
 void zmp_client_set_max_in_flight (zmp_client_t *self, uint64_t max);
 
+//  Resume: when the broker is lost (silent, gone, or restarted and no
+//  longer knowing this client), pool tasks without a result are kept for
+//  up to resume_ms while the client says HELLO again; once a broker
+//  answers, they are submitted again (a task may so run twice; its result
+//  is delivered once) and maps, iterators and async results go on. Tasks
+//  submitted meanwhile wait with them. If no broker answers in time, they
+//  all fail with kind broker_unreachable. Control requests, shared-object
+//  calls and Processes fail at once when the broker is lost. 0 fails
+//  everything at once. The default is ZMP_CLIENT_RESUME_DEFAULT_MS, or
+//  $ZMPOOL_RESUME_MS when set.
+#define ZMP_CLIENT_RESUME_DEFAULT_MS 30000
+void zmp_client_set_resume (zmp_client_t *self, int resume_ms);
+
+
 //  Ask the broker for its status (workers, slots, queue depth, counters).
 //  Blocks up to timeout_ms. Returns a map the caller destroys, or NULL.
 //  docs/PROTOCOL.md lists the fields.
