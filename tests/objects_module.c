@@ -237,14 +237,37 @@ s_fail_code (zmp_task_t *task, const msgpack_object *args,
                                (int) code);
 }
 
-//  echo_after (ms, value) -> value, after sleeping ms
+static char *volatile s_grown[64];  //  volatile: not optimised away (grow, hog)
+static size_t s_grown_count = 0;
+
+//  Allocate and touch 8 MiB every 10 ms, keeping it all, up to 2 GiB;
+//  then fail (what a leaking task does, at a pace the agent can watch)
+static int
+s_hog (zmp_task_t *task)
+{
+    for (int block = 0; block < 256; block++) {
+        char *bytes = (char *) malloc (8u << 20);
+        if (!bytes)
+            break;
+        memset (bytes, 1, 8u << 20);
+        s_grown[block % 64] = bytes;  //  Kept: not optimised away
+        struct timespec pause = { 0, 10 * 1000 * 1000 };
+        nanosleep (&pause, NULL);
+    }
+    return zmp_task_fail (task, "allocated 2 GiB and was not stopped");
+}
+
+//  echo_after (ms, value) -> value, after sleeping ms; ms -1: allocate
+//  memory without bound instead (s_hog)
 static int
 s_echo_after (zmp_task_t *task, const msgpack_object *args,
               msgpack_packer *result)
 {
     int64_t ms;
-    if (zmp_arg_count (args) != 2 || !zmp_arg_int (args, 0, &ms) || ms < 0)
+    if (zmp_arg_count (args) != 2 || !zmp_arg_int (args, 0, &ms) || ms < -1)
         return zmp_task_bad_arguments (task, "echo_after (ms, value)");
+    if (ms == -1)
+        return s_hog (task);
     struct timespec pause = { (time_t) (ms / 1000),
                               (long) (ms % 1000) * 1000000L };
     while (nanosleep (&pause, &pause) == -1)
@@ -272,8 +295,6 @@ s_stubborn (zmp_task_t *task, const msgpack_object *args,
 
 //  grow (mb) -> mb: allocates mb MiB, touches every page and keeps them
 //  for the life of the process
-static char *volatile s_grown[64];  //  volatile: not optimised away
-static size_t s_grown_count = 0;
 
 static int
 s_grow (zmp_task_t *task, const msgpack_object *args, msgpack_packer *result)

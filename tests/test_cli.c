@@ -331,6 +331,27 @@ test_cli_run_shows_the_output_and_says_how_it_ended (void **state)
 }
 
 static void
+test_cli_worker_usage_errors_exit_2 (void **state)
+{
+    (void) state;
+    const char *cases[][4] = {
+        { "worker", "--max-child-memory", "0", NULL },
+        { "worker", "--max-child-memory", "lots", NULL },
+        { "worker", "--max-child-growth", "-1", NULL },
+        { "worker", "--grace-ms", "soon", NULL },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        run_t run = s_run (cases[index], NULL);
+        if (run.status != 2)
+            fail_msg ("case %zu: status %d, stderr: %s", index, run.status,
+                      run.err);
+        assert_non_null (strstr (run.err, cases[index][1]));
+        assert_non_null (strstr (run.err, "Try 'zmpool worker --help'."));
+        s_run_free (&run);
+    }
+}
+
+static void
 test_cli_run_usage_errors_exit_2 (void **state)
 {
     (void) state;
@@ -631,6 +652,7 @@ main (void)
         cmocka_unit_test (test_cli_map_usage_errors_exit_2),
         cmocka_unit_test (test_cli_run_shows_the_output_and_says_how_it_ended),
         cmocka_unit_test (test_cli_run_usage_errors_exit_2),
+        cmocka_unit_test (test_cli_worker_usage_errors_exit_2),
         cmocka_unit_test (test_cli_worker_gives_up_without_a_broker),
         cmocka_unit_test (test_cli_worker_joins_a_broker_that_comes_late),
         cmocka_unit_test (test_cli_status_json_shows_the_worker_and_its_slots),

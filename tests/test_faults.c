@@ -43,8 +43,9 @@ typedef struct {
 } cluster_t;
 
 static cluster_t s_cluster;
-static const char *s_max_queued = "0";  //  The broker's --max-queued
-static char s_liveness[16];             //  The broker's --liveness
+static const char *s_max_queued = "0";       //  The broker's --max-queued
+static char s_liveness[16];                  //  The broker's --liveness
+static const char *s_memory_ceiling = NULL;  //  The agents' --max-child-memory
 
 //  Start the cluster's broker with its options and extra (NULL-ended,
 //  or NULL)
@@ -76,7 +77,12 @@ s_up (void **state)
     if (s_cluster.broker <= 0)
         return -1;
     const char *agent_args[] = { "--quiet",    "--module", ZMP_TEST_MODULE,
-                                 "--grace-ms", "300",      NULL };
+                                 "--grace-ms", "300",      NULL,
+                                 NULL,         NULL };
+    if (s_memory_ceiling) {
+        agent_args[5] = "--max-child-memory";
+        agent_args[6] = s_memory_ceiling;
+    }
     for (int index = 0; index < 2; index++) {
         s_cluster.agents[index] =
             testkit_worker_start (s_cluster.endpoint, 2, agent_args);
@@ -545,6 +551,41 @@ test_fault_a_task_that_never_returns (void **state)
     zmp_pool_destroy (&pool);
 }
 
+//  A cluster whose agents kill a task process over 256 MiB
+static int
+s_up_memory_ceiling (void **state)
+{
+    s_memory_ceiling = "256";
+    int rc = s_up (state);
+    s_memory_ceiling = NULL;
+    return rc;
+}
+
+//  A task that allocates without bound, on agents with a memory ceiling:
+//  its process is killed each time it goes over (it runs twice: the
+//  broker's crash retry), it alone fails, as crashed, naming the ceiling
+static void
+test_fault_a_task_that_allocates_without_bound (void **state)
+{
+    (void) state;
+    zmp_pool_t *pool = zmp_pool_new (s_cluster.client, 0, NULL);
+    map_run_t run;
+    s_map (pool, NULL, NULL, TASKS / 2, -1, &run);
+    s_figures ("a task that allocates without bound (256 MiB ceiling)", 1,
+               &run);
+    assert_int_equal (run.results, TASKS);
+    assert_int_equal (run.errors, 1);
+    assert_int_equal (run.error_index, TASKS / 2);
+    if (run.error.kind != ZMP_ERR_CRASHED
+        || !strstr (run.error.message, "memory ceiling of 256 MiB"))
+        fail_msg ("the hog failed otherwise: %s", run.error.message);
+    assert_int_equal (run.error.signal, SIGKILL);
+    assert_int_equal (run.correct, TASKS - 1);
+    assert_int_equal (run.retried, 1);
+    assert_int_equal (run.completed, TASKS);
+    zmp_pool_destroy (&pool);
+}
+
 //  A cluster whose broker lets a client queue at most 100 tasks
 static int
 s_up_small_queue (void **state)
@@ -654,6 +695,9 @@ main (void)
             test_fault_the_broker_killed_and_restarted, s_up, s_down),
         cmocka_unit_test_setup_teardown (test_fault_a_task_that_never_returns,
                                          s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_fault_a_task_that_allocates_without_bound, s_up_memory_ceiling,
+            s_down),
         cmocka_unit_test_setup_teardown (
             test_fault_a_flood_against_a_small_queue, s_up_small_queue, s_down),
     };

@@ -146,8 +146,14 @@ struct zmp_agent {
     int64_t health_at;           //  zclock_mono () ms of the last health write
     bool health_failed;          //  Said so once
     uint64_t tasks_done;         //  All children, since start
+    int64_t memory_check_us;     //  zclock_usecs () of the next look at the
+                                 //  memory of the running tasks' processes
     bool fatal;                  //  Cannot go on (spawner gone)
 };
+
+//  How often the agent reads the memory of processes running a task, when
+//  it has a ceiling (zmpool worker --max-child-memory)
+#define AGENT_MEMORY_CHECK_MS 100
 
 //  zmp_agent.c: queue a DONE item (takes value)
 void agent_done (zmp_agent_t *self, uint32_t slot, uint64_t seq,

@@ -277,6 +277,13 @@ s_done_aborted (zmp_agent_t *self, const agent_task_t *task, pid_t pid,
                           ZMP_ERR_TIMEOUT, signal, 0,
                           "task %s ran longer than its limit of %u ms",
                           task->header.function, task->header.timeout_ms);
+    else if (task->abort_kind == ZMP_ERR_CRASHED)
+        agent_done_error (self, task->header.slot, task->header.seq, pid,
+                          ZMP_ERR_CRASHED, signal ? signal : SIGKILL, 0,
+                          "task %s: its process went over the memory "
+                          "ceiling of %ld MiB (worker --max-child-memory)",
+                          task->header.function,
+                          self->config.max_child_memory_kb / 1024);
     else
         s_done_cancelled (self, task, pid);
 }
@@ -794,14 +801,36 @@ s_tick (zmp_agent_t *self, int64_t now)
     self->next_tick_at = now + self->heartbeat_ms / 2;
 }
 
+//  Kill the process of a task whose memory is over the ceiling; the task
+//  is answered as crashed when the process has ended. Returns true if so.
+static bool
+s_over_memory (zmp_agent_t *self, agent_child_t *child, agent_task_t *task)
+{
+    long rss_kb = agent_child_rss_kb (child->pid);
+    if (rss_kb <= self->config.max_child_memory_kb)
+        return false;
+    zmp_notice ("worker: task %s in process %d holds %ld MiB, over the "
+                "ceiling of %ld MiB; killing it",
+                task->header.function, (int) child->pid, rss_kb / 1024,
+                self->config.max_child_memory_kb / 1024);
+    task->abort_kind = ZMP_ERR_CRASHED;
+    kill (child->pid, SIGKILL);
+    return true;
+}
+
 //  Stop the tasks that ran over their limit: SIGTERM, then SIGKILL after
 //  the grace period; their process ends, and s_child_exited answers them
-//  with timeout. Returns when (zclock_mono () ms) to look again.
+//  with timeout. Kill those whose process is over the memory ceiling.
+//  Returns when (zclock_mono () ms) to look again.
 static int64_t
 s_enforce_limits (zmp_agent_t *self)
 {
     int64_t now_us = zclock_usecs ();
     int64_t next_us = INT64_MAX;
+    bool check_memory =
+        self->config.max_child_memory_kb > 0 && now_us >= self->memory_check_us;
+    if (check_memory)
+        self->memory_check_us = now_us + AGENT_MEMORY_CHECK_MS * 1000;
     for (size_t slot = 0; slot < self->slots; slot++) {
         agent_child_t *child = &self->children[slot];
         agent_task_t *task = (agent_task_t *) zlistx_first (child->tasks);
@@ -815,6 +844,13 @@ s_enforce_limits (zmp_agent_t *self)
                 kill (child->pid, SIGKILL);
             child->cancel_killed = true;
             continue;
+        }
+        if (self->config.max_child_memory_kb > 0
+            && task->abort_kind != ZMP_ERR_CRASHED) {
+            if (check_memory && s_over_memory (self, child, task))
+                continue;
+            if (self->memory_check_us < next_us)
+                next_us = self->memory_check_us;
         }
         if (task->header.timeout_ms == 0)
             continue;

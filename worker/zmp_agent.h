@@ -39,6 +39,9 @@ typedef struct {
     long max_child_growth_kb;  //  Replace a task process whose resident
                                //  memory grew by more than this since it
                                //  started (checked after each task); 0: never
+    long max_child_memory_kb;  //  Kill a task process whose resident memory
+                               //  is over this while it runs a task (read
+                               //  every AGENT_MEMORY_CHECK_MS); 0: never
 } zmp_agent_config_t;
 
 //  While it has no broker the agent says HELLO after 1 s, then after

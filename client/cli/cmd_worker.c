@@ -47,6 +47,11 @@ static const char *s_usage =
     "                          replace a task process whose resident memory\n"
     "                          grew by more than MB MiB since it started,\n"
     "                          checked after each task (default: never)\n"
+    "      --max-child-memory MB\n"
+    "                          kill a task process whose resident memory is\n"
+    "                          over MB MiB while it runs a task (read every\n"
+    "                          100 ms); the task fails as crashed, after the\n"
+    "                          broker's crash retries (default: never)\n"
     "  -l, --list-functions    print the task functions and exit\n"
     "  -q, --quiet             log warnings and errors only\n"
     "  -v, --verbose           log more (twice: debug)\n"
@@ -82,6 +87,7 @@ cli_worker (int argc, char **argv)
         { "grace-ms", required_argument, NULL, 'K' },
         { "max-tasks-per-child", required_argument, NULL, 'X' },
         { "max-child-growth", required_argument, NULL, 'M' },
+        { "max-child-memory", required_argument, NULL, 'Y' },
         { "list-functions", no_argument, NULL, 'l' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -97,6 +103,7 @@ cli_worker (int argc, char **argv)
                                   0,
                                   NULL,
                                   ZMP_AGENT_GRACE_MS,
+                                  0,
                                   0,
                                   0 };
     const char **modules =
@@ -168,12 +175,15 @@ cli_worker (int argc, char **argv)
                 config.max_tasks_per_child = (int) number;
                 break;
             case 'M':
+            case 'Y':
+                //  MiB, kept in KiB
                 if (!cli_parse_long (optarg, 1, 16 * 1024 * 1024, &number))
                     rc = cli_usage_error (
                         "worker",
-                        "--max-child-growth takes MiB, 1 or more, not '%s'",
-                        optarg);
-                config.max_child_growth_kb = number * 1024;
+                        "--max-child-%s takes MiB, 1 or more, not '%s'",
+                        option == 'M' ? "growth" : "memory", optarg);
+                *(option == 'M' ? &config.max_child_growth_kb
+                                : &config.max_child_memory_kb) = number * 1024;
                 break;
             case 'l':
                 list = true;
