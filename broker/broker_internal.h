@@ -69,6 +69,8 @@ struct broker_peer {
                               //  RESULT or ABORT)
     zlistx_t *backlog;        //  Owned zmsg_t * the socket refused
     bool gone;                //  Left; reaped at the end of the turn
+    bool in_grace;            //  A client silent past its liveness, kept
+                              //  for the broker's client grace period
     void *handle;             //  In the worker or client list
     void *dirty_handle;       //  In the dirty list, or NULL
     //  Worker

@@ -36,6 +36,7 @@ struct zmp_broker {
     char *endpoint;              //  Owned: as bound, port resolved
     broker_sched_t sched;        //  Peers, pools, tasks
     zmp_store_t *store;          //  Owned: the shared objects
+    long client_grace_ms;        //  The config's, or its default
     int64_t started_at;          //  zclock_mono () ms
     int64_t next_tick_at;        //  zclock_mono () ms
     bool stopping;               //  $TERM received
@@ -85,6 +86,8 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         self->config.crash_retries, ZMP_BROKER_CRASH_RETRIES);
     self->sched.max_queued =
         (uint64_t) s_setting (self->config.max_queued, ZMP_BROKER_MAX_QUEUED);
+    self->client_grace_ms =
+        s_setting (self->config.client_grace_ms, ZMP_BROKER_CLIENT_GRACE_MS);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zsock_set_router_mandatory (self->router, 1);
@@ -261,6 +264,19 @@ s_welcome (zmp_broker_t *self, broker_peer_t *peer)
     s_send_now (self, peer, &msg);
 }
 
+//  True if peer is the client that says hello: the same process and, if
+//  session (a new connection), the same client in it
+static bool
+s_same_client (const broker_peer_t *peer, const zmp_proto_hello_t *hello,
+               bool session)
+{
+    return peer->hello.role == ZMP_ROLE_CLIENT && hello->role == ZMP_ROLE_CLIENT
+           && peer->hello.pid == hello->pid
+           && streq (peer->hello.host, hello->host)
+           && (!session
+               || (hello->session && peer->hello.session == hello->session));
+}
+
 static void
 s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
             broker_peer_t *peer, zmsg_t *msg, int64_t now)
@@ -275,13 +291,25 @@ s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
     if (peer) {
         //  Said hello again: it restarted or lost us. Start it afresh; if
         //  it is the same client process, its shared objects stay
-        bool same = peer->hello.role == ZMP_ROLE_CLIENT
-                    && hello.role == ZMP_ROLE_CLIENT
-                    && peer->hello.pid == hello.pid
-                    && streq (peer->hello.host, hello.host);
+        bool same = s_same_client (peer, &hello, false);
         broker_peer_remove (&self->sched, peer, "said HELLO again",
                             same ? BROKER_PEER_RETURNED : BROKER_PEER_DIED);
         broker_sched_reap (&self->sched);
+    } else if (hello.role == ZMP_ROLE_CLIENT) {
+        //  A client process back on a new connection (it lost us, made
+        //  another): its old registration, silent or in its grace period,
+        //  gives it its shared objects; its tasks it sends again
+        zlistx_t *clients = self->sched.clients;
+        for (broker_peer_t *old = (broker_peer_t *) zlistx_first (clients); old;
+             old = (broker_peer_t *) zlistx_next (clients))
+            if (!old->gone && s_same_client (old, &hello, true)) {
+                broker_peer_remove (&self->sched, old,
+                                    "came back on a new connection",
+                                    BROKER_PEER_RETURNED);
+                zmp_store_peer_rename (self->store, old->key, key);
+                broker_sched_reap (&self->sched);
+                break;
+            }
     }
     peer = broker_peer_add (&self->sched, routing_id_p, key, &hello, now);
     char name[64];
@@ -662,6 +690,7 @@ s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
         return;
     }
     peer->seen_at = now;
+    peer->in_grace = false;
     bool worker = peer->hello.role == ZMP_ROLE_WORKER;
     switch (command) {
         case ZMP_PROTO_HEARTBEAT:
@@ -722,7 +751,17 @@ s_tick (zmp_broker_t *self, int64_t now)
          peer = (broker_peer_t *) zhashx_next (peers)) {
         if (peer->gone)
             continue;
-        if (now - peer->seen_at > silence) {
+        bool client = peer->hello.role == ZMP_ROLE_CLIENT;
+        if (client && self->client_grace_ms > 0 && !peer->in_grace
+            && now - peer->seen_at > silence) {
+            peer->in_grace = true;
+            zmp_info ("broker: client %s silent for %lld ms; keeping its "
+                      "tasks and objects %ld ms more",
+                      peer->key, (long long) (now - peer->seen_at),
+                      self->client_grace_ms);
+        }
+        if (now - peer->seen_at
+            > silence + (client ? self->client_grace_ms : 0)) {
             char why[64];
             snprintf (why, sizeof why, "silent for %lld ms",
                       (long long) (now - peer->seen_at));

@@ -32,16 +32,22 @@ typedef struct {
                                 //  slots, fixed; or ZMP_BROKER_ADAPTIVE
     const char *endpoint_file;  //  NULL, or written with the bound endpoint
     int ready_fd;               //  -1, or written the endpoint and closed
-    int retries;        //  Re-runs of a task whose worker was lost: 0 takes
-                        //  ZMP_BROKER_RETRIES, ZMP_BROKER_NO_RETRIES none
-    int crash_retries;  //  Re-runs of a task whose own process crashed or
-                        //  ran over its time limit: 0 takes
-                        //  ZMP_BROKER_CRASH_RETRIES, ZMP_BROKER_NO_RETRIES
-                        //  none
-    long max_queued;    //  Pool tasks one client may have queued; beyond,
-                        //  SUBMIT items are refused with full. 0 takes
-                        //  ZMP_BROKER_MAX_QUEUED, -1 no limit
+    int retries;           //  Re-runs of a task whose worker was lost: 0 takes
+                           //  ZMP_BROKER_RETRIES, ZMP_BROKER_NO_RETRIES none
+    int crash_retries;     //  Re-runs of a task whose own process crashed or
+                           //  ran over its time limit: 0 takes
+                           //  ZMP_BROKER_CRASH_RETRIES, ZMP_BROKER_NO_RETRIES
+                           //  none
+    long max_queued;       //  Pool tasks one client may have queued; beyond,
+                           //  SUBMIT items are refused with full. 0 takes
+                           //  ZMP_BROKER_MAX_QUEUED, -1 no limit
+    long client_grace_ms;  //  A client silent past its liveness keeps its
+                           //  tasks and objects this much longer, for its
+                           //  process to come back. 0 takes
+                           //  ZMP_BROKER_CLIENT_GRACE_MS, -1 none
 } zmp_broker_config_t;
+
+#define ZMP_BROKER_CLIENT_GRACE_MS 10000
 
 #define ZMP_BROKER_HEARTBEAT_MS  1000
 #define ZMP_BROKER_LIVENESS      5

@@ -917,6 +917,22 @@ zmp_store_peer_reset (zmp_store_t *self, const char *key)
 }
 
 //  --------------------------------------------------------------------------
+//  A peer came back on a new connection.
+
+void
+zmp_store_peer_rename (zmp_store_t *self, const char *key, const char *new_key)
+{
+    assert (self && key && new_key);
+    store_peer_t *peer = (store_peer_t *) zhashx_lookup (self->peers, key);
+    if (!peer || zhashx_lookup (self->peers, new_key))
+        return;
+    s_peer_drop_waits (self, peer);
+    zhashx_rename (self->peers, key, new_key);
+    free (peer->key);
+    peer->key = strdup (new_key);
+}
+
+//  --------------------------------------------------------------------------
 //  Retain and release for tasks.
 
 int

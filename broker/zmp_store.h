@@ -83,6 +83,12 @@ void zmp_store_peer_gone (zmp_store_t *self, const char *peer, bool died);
 //  attached and what it holds.
 void zmp_store_peer_reset (zmp_store_t *self, const char *peer);
 
+//  The peer's process came back on a new connection (key new_key, not
+//  yet known to the store): what it attached and holds is now new_key's;
+//  its waiters are dropped (it gave up on them).
+void zmp_store_peer_rename (zmp_store_t *self, const char *key,
+                            const char *new_key);
+
 //  Keep object id alive for a task. Returns 0, or -1 with kind not_found.
 int zmp_store_retain (zmp_store_t *self, uint64_t id, zmp_error_t *error);
 

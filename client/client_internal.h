@@ -93,6 +93,7 @@ struct zmp_client {
     uint32_t heartbeat_ms;     //  The broker's
     uint32_t liveness;         //  The broker's
     int64_t agent_pid;         //  A task process's agent, else 0
+    uint64_t session;          //  Random: who we are across connections
     uint64_t async_in_flight;  //  apply_async tasks not yet answered
     uint64_t max_in_flight;    //  ...beyond which apply_async waits
     char host[ZMP_PROTO_HOST_MAX + 1];

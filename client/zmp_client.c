@@ -27,6 +27,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sys/random.h>
+
 #include <unistd.h>
 
 #define CLIENT_RECV_BATCH   1000  //  Messages taken per turn, at most
@@ -284,6 +286,7 @@ s_send_hello (io_t *io)
     hello.role = ZMP_ROLE_CLIENT;
     hello.pid = getpid ();
     hello.agent_pid = io->client->agent_pid;
+    hello.session = io->client->session;
     snprintf (hello.host, sizeof hello.host, "%s", io->client->host);
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HELLO);
     zframe_t *body = zmp_proto_encode_hello (&hello);
@@ -744,6 +747,12 @@ client_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
     self->next_serial = 1;
     self->next_pool_id = 1;
     self->agent_pid = agent_pid;
+    if (getrandom (&self->session, sizeof self->session, 0)
+        != (ssize_t) sizeof self->session)
+        self->session =
+            (uint64_t) zclock_usecs () ^ ((uint64_t) getpid () << 32);
+    if (self->session == 0)
+        self->session = 1;
     self->max_in_flight = ZMP_CLIENT_IN_FLIGHT_DEFAULT;
     self->resume_ms = ZMP_CLIENT_RESUME_DEFAULT_MS;
     const char *resume = getenv ("ZMPOOL_RESUME_MS");

@@ -144,7 +144,11 @@ zmp_proto_encode_hello (const zmp_proto_hello_t *hello)
     bool worker = hello->role == ZMP_ROLE_WORKER;
     bool task = !worker && hello->agent_pid > 0;
     bool attempt = hello->attempt > 0;
-    msgpack_pack_map (packer, (worker ? 6 : task ? 5 : 4) + (attempt ? 1 : 0));
+    bool session = !worker && hello->session > 0;
+    msgpack_pack_map (packer, (worker ? 6
+                               : task ? 5
+                                      : 4)
+                                  + (attempt ? 1 : 0) + (session ? 1 : 0));
     zmp_pack_cstr (packer, "role");
     zmp_pack_cstr (packer, worker ? "worker" : "client");
     zmp_pack_cstr (packer, "host");
@@ -166,6 +170,10 @@ zmp_proto_encode_hello (const zmp_proto_hello_t *hello)
     if (attempt) {
         zmp_pack_cstr (packer, "attempt");
         msgpack_pack_uint32 (packer, hello->attempt);
+    }
+    if (session) {
+        zmp_pack_cstr (packer, "session");
+        msgpack_pack_uint64 (packer, hello->session);
     }
     return s_encoder_finish (&encoder);
 }
@@ -598,6 +606,10 @@ zmp_proto_decode_hello (zframe_t *frame, zmp_proto_hello_t *hello,
             const msgpack_object *agent_pid = zmp_map_get (map, "agent_pid");
             if (agent_pid)
                 hello->agent_pid = s_pid (&reader, agent_pid, "agent_pid");
+            const msgpack_object *session = zmp_map_get (map, "session");
+            if (session)
+                hello->session =
+                    s_uint (&reader, session, "session", UINT64_MAX);
         }
         const msgpack_object *attempt = zmp_map_get (map, "attempt");
         if (attempt)

@@ -137,6 +137,8 @@ typedef struct {
                         //  this is, 0 if none
     uint32_t attempt;   //  Peer's count of its HELLOs, 0 if it keeps none;
                         //  the WELCOME says which one it answers
+    uint64_t session;   //  Client: random, the same for the life of the
+                        //  client (across reconnections), 0 if none
 } zmp_proto_hello_t;
 
 typedef struct {

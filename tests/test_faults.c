@@ -52,10 +52,12 @@ static const char *s_memory_ceiling = NULL;  //  The agents' --max-child-memory
 static pid_t
 s_broker_start (const char *const *extra)
 {
-    const char *args[16] = { "--quiet",    "--heartbeat-ms", "250",
-                             "--liveness", s_liveness,       "--max-queued",
-                             s_max_queued };
-    size_t count = 7;
+    //  A silent client is kept 1 s past its liveness (not the default
+    //  10 s): the client-kill test waits for its tasks to go
+    const char *args[16] = { "--quiet",    "--heartbeat-ms",    "250",
+                             "--liveness", s_liveness,          "--max-queued",
+                             s_max_queued, "--client-grace-ms", "1000" };
+    size_t count = 9;
     while (extra && *extra && count < 15)
         args[count++] = *extra++;
     args[count] = NULL;

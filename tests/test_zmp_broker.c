@@ -26,7 +26,10 @@ typedef struct {
 } fixture_t;
 
 static int s_fixture_number = 0;
-static long s_max_queued = 0;  //  The next fixture's, then back to 0
+static uint64_t s_session = 0;    //  The session of the clients s_peer makes
+static long s_max_queued = 0;     //  The next fixture's, then back to 0
+static long s_client_grace = -1;  //  The fixtures' (none: where it is not
+                                  //  the point, a silent client goes)
 
 //  Start a broker (heartbeat_ms, liveness, prefetch, retries and
 //  crash_retries) for one test.
@@ -39,8 +42,8 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
               ++s_fixture_number);
     fixture->sockets = zlistx_new ();
     zmp_broker_config_t config = {
-        fixture->endpoint, heartbeat_ms,  liveness,    prefetch, NULL, -1,
-        retries,           crash_retries, s_max_queued
+        fixture->endpoint, heartbeat_ms,  liveness,     prefetch,      NULL, -1,
+        retries,           crash_retries, s_max_queued, s_client_grace
     };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
@@ -70,6 +73,26 @@ static int
 s_up_fast_heartbeat (void **state)
 {
     return s_fixture_up (state, 50, 3, 2, 0, ZMP_BROKER_NO_RETRIES);
+}
+
+//  Peers lost after 3 x 100 ms of silence (the unit: 100 ms, stretched
+//  under sanitizers); a client kept 15 units more
+static int
+s_up_client_grace (void **state)
+{
+    s_client_grace = 15 * testkit_ms (100);
+    int rc =
+        s_fixture_up (state, testkit_ms (100), 3, 2, 0, ZMP_BROKER_NO_RETRIES);
+    s_client_grace = -1;
+    return rc;
+}
+
+//  The same with no grace
+static int
+s_up_no_client_grace (void **state)
+{
+    return s_fixture_up (state, testkit_ms (100), 3, 2, 0,
+                         ZMP_BROKER_NO_RETRIES);
 }
 
 static int
@@ -173,6 +196,7 @@ s_peer_as (fixture_t *fixture, zmp_role_t role, uint32_t slots,
     hello.pid = pid;
     hello.agent_pid = agent_pid;
     hello.slots = slots;
+    hello.session = s_session;
     snprintf (hello.host, sizeof hello.host, "test-host");
     snprintf (hello.name, sizeof hello.name,
               role == ZMP_ROLE_WORKER ? "w" : "c");
@@ -833,20 +857,30 @@ s_outcome (zsock_t *client, uint64_t request_id, zmp_error_t *error)
     return zmp_proto_decode_outcome (&copy, error);
 }
 
+//  A new unbounded queue, made by request request_id: its id
+static uint64_t
+s_new_queue (zsock_t *client, uint64_t request_id)
+{
+    msgpack_object params[] = { zmp_str ("queue"), zmp_uint (0),
+                                zmp_bool (false) };
+    s_object (client, request_id, "new", 0, params, 3, NULL);
+    zmp_error_t error;
+    zmp_value_t *value = s_outcome (client, request_id, &error);
+    assert_non_null (value);
+    uint64_t queue;
+    assert_true (zmp_handle_decode (zmp_value_get (value), NULL, &queue));
+    zmp_value_destroy (&value);
+    return queue;
+}
+
 static void
 test_broker_hosts_shared_objects_for_clients (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
     zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
     zmp_error_t error;
-    msgpack_object params[] = { zmp_str ("queue"), zmp_uint (0),
-                                zmp_bool (false) };
-    s_object (client, 1, "new", 0, params, 3, NULL);
-    zmp_value_t *value = s_outcome (client, 1, &error);
-    assert_non_null (value);
-    uint64_t queue;
-    assert_true (zmp_handle_decode (zmp_value_get (value), NULL, &queue));
-    zmp_value_destroy (&value);
+    uint64_t queue = s_new_queue (client, 1);
+    zmp_value_t *value;
     //  A get that waits, answered by a put
     msgpack_object forever = zmp_int (-1);
     s_object (client, 2, "get", queue, &forever, 1, NULL);
@@ -921,6 +955,64 @@ test_broker_hosts_shared_objects_for_clients (void **state)
     s_object (other, 8, "qsize", queue, NULL, 0, NULL);
     assert_null (s_outcome (other, 8, &error));
     assert_int_equal (error.kind, ZMP_ERR_NOT_FOUND);
+}
+
+//  A client with a queue of one item falls silent past its liveness, then
+//  its process says HELLO on a new connection (same pid, host and
+//  session): within the grace period it finds its queue as it left it,
+//  and keeps it after the old registration's grace ends; with no grace,
+//  the queue went with the silent client
+static void
+s_client_comes_back (void **state, bool kept)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_session = 77;
+    zsock_t *client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    zmp_error_t error;
+    uint64_t queue = s_new_queue (client, 1);
+    zmp_value_t *value;
+    msgpack_object none = zmp_int (0);
+    msgpack_object item = zmp_str ("kept");
+    s_object (client, 2, "put", queue, &none, 1, &item);
+    value = s_outcome (client, 2, &error);
+    assert_non_null (value);
+    zmp_value_destroy (&value);
+    //  Silent for 10 units: past liveness (3), within grace (3 + 15)
+    int unit = testkit_ms (100);
+    zclock_sleep (10 * unit);
+    zsock_t *back = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    s_session = 0;
+    s_object (back, 3, "get", queue, &none, 1, NULL);
+    value = s_outcome (back, 3, &error);
+    if (kept) {
+        assert_non_null (value);
+        assert_true (zmp_str_is (zmp_value_get (value), "kept"));
+        zmp_value_destroy (&value);
+        //  The old registration expires at 18 units: the queue is the new
+        //  one's now (which itself would expire at 28)
+        zclock_sleep (12 * unit);
+        s_object (back, 4, "qsize", queue, NULL, 0, NULL);
+        value = s_outcome (back, 4, &error);
+        if (!value)
+            fail_msg ("the queue went with the old registration: %s",
+                      error.message);
+    } else {
+        assert_null (value);
+        assert_int_equal (error.kind, ZMP_ERR_NOT_FOUND);
+    }
+    zmp_value_destroy (&value);
+}
+
+static void
+test_broker_keeps_a_silent_client_for_its_grace (void **state)
+{
+    s_client_comes_back (state, true);
+}
+
+static void
+test_broker_without_grace_drops_a_silent_client (void **state)
+{
+    s_client_comes_back (state, false);
 }
 
 static void
@@ -1216,6 +1308,12 @@ main (void)
                                          s_up, s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_hosts_shared_objects_for_clients, s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_keeps_a_silent_client_for_its_grace, s_up_client_grace,
+            s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_without_grace_drops_a_silent_client,
+            s_up_no_client_grace, s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_runs_a_process_outside_the_slots, s_up, s_down),
         cmocka_unit_test_setup_teardown (

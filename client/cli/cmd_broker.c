@@ -28,6 +28,9 @@ static const char *s_usage =
     "      --max-queued N      pool tasks one client may have queued; more\n"
     "                          are refused with the error kind full, 0 for\n"
     "                          no limit (default 1000000)\n"
+    "      --client-grace-ms N a client silent past its liveness keeps its\n"
+    "                          tasks and shared objects N ms more, for it to\n"
+    "                          come back (default 10000; 0: none)\n"
     "      --endpoint-file F   write the bound endpoint to F (useful with a\n"
     "                          wildcard port, tcp://127.0.0.1:*)\n"
     "      --ready-fd N        write the bound endpoint to fd N, then close it\n"
@@ -49,6 +52,7 @@ cli_broker (int argc, char **argv)
         { "retries", required_argument, NULL, 'T' },
         { "crash-retries", required_argument, NULL, 'C' },
         { "max-queued", required_argument, NULL, 'Q' },
+        { "client-grace-ms", required_argument, NULL, 'G' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -64,7 +68,8 @@ cli_broker (int argc, char **argv)
                                    -1,
                                    ZMP_BROKER_RETRIES,
                                    ZMP_BROKER_CRASH_RETRIES,
-                                   ZMP_BROKER_MAX_QUEUED };
+                                   ZMP_BROKER_MAX_QUEUED,
+                                   ZMP_BROKER_CLIENT_GRACE_MS };
     int verbosity = 0;
     long number;
     int option;
@@ -109,6 +114,14 @@ cli_broker (int argc, char **argv)
                         "broker", "--max-queued takes 0 or more, not '%s'",
                         optarg);
                 config.max_queued = number == 0 ? -1 : number;
+                break;
+            case 'G':
+                if (!cli_parse_long (optarg, 0, 24 * 3600 * 1000, &number))
+                    return cli_usage_error ("broker",
+                                            "--client-grace-ms takes 0 to "
+                                            "86400000, not '%s'",
+                                            optarg);
+                config.client_grace_ms = number == 0 ? -1 : number;
                 break;
             case 'P':
                 if (!cli_parse_long (optarg, 0, 1024, &number))
