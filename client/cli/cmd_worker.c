@@ -182,8 +182,10 @@ cli_worker (int argc, char **argv)
                         "worker",
                         "--max-child-%s takes MiB, 1 or more, not '%s'",
                         option == 'M' ? "growth" : "memory", optarg);
-                *(option == 'M' ? &config.max_child_growth_kb
-                                : &config.max_child_memory_kb) = number * 1024;
+                else
+                    *(option == 'M' ? &config.max_child_growth_kb
+                                    : &config.max_child_memory_kb) =
+                        number * 1024;
                 break;
             case 'l':
                 list = true;
