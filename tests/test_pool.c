@@ -894,7 +894,7 @@ test_client_fails_pending_work_when_the_broker_dies (void **state)
     assert_null (zmp_async_get (async, testkit_ms (5000), &error));
     assert_int_equal (error.kind, ZMP_ERR_UNREACHABLE);
     assert_non_null (strstr (error.message, "did not come back in 500 ms"));
-    assert_true (s_now_ms () - killed_at >= 800);
+    assert_true (s_now_ms () - killed_at >= 500);  //  At least the period
     //  Once given up, new tasks fail at once
     assert_null (
         zmp_pool_apply_async (pool, "noop", NULL, NULL, NULL, NULL, &error));
