@@ -1764,13 +1764,23 @@ static void
 test_proto_hello_carries_a_task_process_agent_pid (void **state)
 {
     (void) state;
-    zmp_proto_hello_t hello = {
-        .role = ZMP_ROLE_CLIENT, .pid = 18, .host = "node-2", .agent_pid = 4242
-    };
+    zmp_proto_hello_t hello = { .role = ZMP_ROLE_CLIENT,
+                                .pid = 18,
+                                .host = "node-2",
+                                .agent_pid = 4242,
+                                .session = UINT64_MAX - 5 };
     zframe_t *frame = zmp_proto_encode_hello (&hello);
     zmp_proto_hello_t decoded;
     assert_int_equal (zmp_proto_decode_hello (frame, &decoded, NULL), 0);
     assert_int_equal (decoded.agent_pid, 4242);
+    assert_true (decoded.session == UINT64_MAX - 5);
+    zframe_destroy (&frame);
+    //  A worker's session is not sent
+    hello.role = ZMP_ROLE_WORKER;
+    hello.slots = 1;
+    frame = zmp_proto_encode_hello (&hello);
+    assert_int_equal (zmp_proto_decode_hello (frame, &decoded, NULL), 0);
+    assert_true (decoded.session == 0);
     zframe_destroy (&frame);
 
     msgpack_object_kv pairs[] = { zmp_pair ("role", zmp_str ("client")),
