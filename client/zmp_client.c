@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <sys/random.h>
-
 #include <unistd.h>
 
 #define CLIENT_RECV_BATCH   1000  //  Messages taken per turn, at most
