@@ -295,8 +295,21 @@ s_assert_all_correct (const map_run_t *run)
     assert_int_equal (run->completed, TASKS);  //  One result each
 }
 
+//  Every task came back once, right, but the one at index, which failed
+//  (its error is in run->error, for the caller to check).
+static void
+s_assert_only_failed (const map_run_t *run, size_t index)
+{
+    assert_int_equal (run->results, TASKS);
+    assert_int_equal (run->errors, 1);
+    assert_int_equal (run->error_index, index);
+    assert_int_equal (run->correct, TASKS - 1);
+    assert_int_equal (run->completed, TASKS);  //  One result each
+}
+
 //  --------------------------------------------------------------------------
 //  Faults
+
 
 //  Both task processes of one agent: at least one of them runs a task
 //  (one alone might be between two)
@@ -546,12 +559,8 @@ test_fault_a_task_that_never_returns (void **state)
     map_run_t run;
     s_map (pool, NULL, NULL, TASKS / 2, 24 * 3600 * 1000, &run);
     s_figures ("a task that never returns (500 ms limit)", 1, &run);
-    assert_int_equal (run.results, TASKS);
-    assert_int_equal (run.errors, 1);
-    assert_int_equal (run.error_index, TASKS / 2);
+    s_assert_only_failed (&run, TASKS / 2);
     assert_int_equal (run.error.kind, ZMP_ERR_TIMEOUT);
-    assert_int_equal (run.correct, TASKS - 1);
-    assert_int_equal (run.completed, TASKS);
     zmp_pool_destroy (&pool);
 }
 
@@ -577,16 +586,12 @@ test_fault_a_task_that_allocates_without_bound (void **state)
     s_map (pool, NULL, NULL, TASKS / 2, -1, &run);
     s_figures ("a task that allocates without bound (256 MiB ceiling)", 1,
                &run);
-    assert_int_equal (run.results, TASKS);
-    assert_int_equal (run.errors, 1);
-    assert_int_equal (run.error_index, TASKS / 2);
+    s_assert_only_failed (&run, TASKS / 2);
     if (run.error.kind != ZMP_ERR_CRASHED
         || !strstr (run.error.message, "memory ceiling of 256 MiB"))
         fail_msg ("the hog failed otherwise: %s", run.error.message);
     assert_int_equal (run.error.signal, SIGKILL);
-    assert_int_equal (run.correct, TASKS - 1);
     assert_int_equal (run.retried, 1);
-    assert_int_equal (run.completed, TASKS);
     zmp_pool_destroy (&pool);
 }
 
