@@ -23,6 +23,8 @@
 typedef struct store_object store_object_t;
 typedef struct store_peer store_peer_t;
 typedef struct store_waiter store_waiter_t;
+typedef struct store_journal store_journal_t;
+
 
 typedef enum {
     WAIT_GET = 1,  //  Queue get
@@ -87,7 +89,10 @@ typedef struct {
 struct store_object {
     uint64_t id;
     zmp_object_kind_t kind;
-    uint32_t refs;      //  Attaches and retains
+    uint32_t refs;      //  Attaches and retains, and one for held
+    bool held;          //  Replayed from the journal: referenced until
+                        //  store->hold_until, for its holders to attach
+                        //  again
     uint64_t bytes;     //  Bytes of items stored, counted in the store
     zlistx_t *waiters;  //  store_waiter_t *, in arrival order (not owned)
     store_lock_t lock;  //  Lock, rlock, condition, value, array
@@ -149,6 +154,9 @@ struct zmp_store {
     size_t objects_max;
     uint64_t id_key;   //  Random: ids differ from one broker run to the next
     uint64_t next_id;  //  Counter the ids are mixed from
+    store_journal_t *journal;  //  Owned, or NULL: no state directory
+    int64_t hold_until;  //  zclock_mono () ms the replayed objects are held
+                         //  until, or 0: none held
 };
 
 //  A verb's handler: runs call on object (NULL for "new")
@@ -212,6 +220,12 @@ store_waiter_t *store_first_waiter (store_object_t *object, store_wait_t role);
 store_object_t *store_object_new (zmp_store_t *store, store_call_t *call,
                                   zmp_object_kind_t kind);
 store_object_t *store_object_find (zmp_store_t *store, uint64_t id);
+//  An object of kind with id, referenced by nobody yet (refs 0); NULL if
+//  id is 0 or taken. For the journal's replay.
+store_object_t *store_object_restore (zmp_store_t *store, uint64_t id,
+                                      zmp_object_kind_t kind);
+//  Drop one reference; at zero, free the object and fail its waiters
+void store_object_unref (zmp_store_t *store, store_object_t *object);
 
 //  Count item bytes in or out of object and the store. store_bytes_fit is
 //  false (call answered with kind limit) if size more would pass the limit.
@@ -254,6 +268,8 @@ void store_sync_owner_died (zmp_store_t *store, store_object_t *object,
 void store_barrier_break (zmp_store_t *store, store_object_t *object);
 
 //  store_queue.c
+//  An empty list of item frames, which it owns
+zlistx_t *store_items_new (void);
 store_verb_fn store_queue_new, store_pipe_new;
 store_verb_fn store_queue_put, store_queue_get, store_queue_qsize,
     store_queue_close, store_queue_task_done, store_queue_join, store_pipe_send,
@@ -276,5 +292,20 @@ store_verb_fn store_value_get, store_value_set, store_value_add,
 //  Free what an object's kind owns beyond its fields (a pipe end tells the
 //  other end; a dict's entries leave the byte count); its waiters are gone
 void store_data_free (zmp_store_t *store, store_object_t *object);
+
+//  store_journal.c: queues and pipes kept in the state directory. Each
+//  call notes a change of object (ignored unless the store keeps a journal
+//  and object is a queue or a pipe end); zmp_store_journal_sync writes
+//  them. new: object was made (its fields set, no items yet); item: op
+//  "put" (an item in: a joinable queue counts it) with the item frame; op:
+//  "pass" (a joinable queue counted an item handed straight to a get),
+//  "take" (its first item out), "done" (task_done), "close", "free".
+void store_journal_new (zmp_store_t *store, store_object_t *object);
+void store_journal_item (zmp_store_t *store, store_object_t *object,
+                         const char *op, zframe_t *item);
+void store_journal_op (zmp_store_t *store, store_object_t *object,
+                       const char *op);
+void store_journal_destroy (store_journal_t **self_p);
+
 
 #endif

@@ -16,6 +16,14 @@ s_frame_free (void **item_p)
     zframe_destroy ((zframe_t **) item_p);
 }
 
+zlistx_t *
+store_items_new (void)
+{
+    zlistx_t *items = zlistx_new ();
+    zlistx_set_destructor (items, s_frame_free);
+    return items;
+}
+
 
 //  --------------------------------------------------------------------------
 //  Queues
@@ -33,8 +41,8 @@ store_queue_new (zmp_store_t *store, store_call_t *call, store_object_t *unused)
     if (object) {
         object->maxsize = maxsize;
         object->joinable = joinable;
-        object->items = zlistx_new ();
-        zlistx_set_destructor (object->items, s_frame_free);
+        object->items = store_items_new ();
+        store_journal_new (store, object);
         store_reply_handle (store, call, object);
     }
 }
@@ -53,9 +61,12 @@ s_queue_push (zmp_store_t *store, store_object_t *object, zframe_t **item_p)
     if (object->joinable)
         object->unfinished++;
     store_waiter_t *getter = store_first_waiter (object, WAIT_GET);
-    if (getter)
+    if (getter) {
+        if (object->joinable)
+            store_journal_op (store, object, "pass");
         store_waiter_frame (store, getter, item_p);
-    else {
+    } else {
+        store_journal_item (store, object, "put", *item_p);
         store_bytes_add (store, object, zframe_size (*item_p));
         zlistx_add_end (object->items, *item_p);
         *item_p = NULL;
@@ -107,6 +118,7 @@ store_queue_get (zmp_store_t *store, store_call_t *call, store_object_t *object)
     zframe_t *frame = (zframe_t *) zlistx_first (object->items);
     if (frame) {
         zlistx_detach (object->items, NULL);
+        store_journal_op (store, object, "take");
         store_bytes_sub (store, object, zframe_size (frame));
         store_reply_frame (store, call, frame);
         zframe_destroy (&frame);
@@ -139,6 +151,8 @@ void
 store_queue_close (zmp_store_t *store, store_call_t *call,
                    store_object_t *object)
 {
+    if (!object->closed)
+        store_journal_op (store, object, "close");
     object->closed = true;
     store_waiter_t *waiter;
     while ((waiter = store_first_waiter (object, WAIT_GET)))
@@ -165,6 +179,7 @@ store_queue_task_done (zmp_store_t *store, store_call_t *call,
         return;
     }
     object->unfinished--;
+    store_journal_op (store, object, "done");
     store_reply_nil (store, call);
     if (object->unfinished == 0) {
         store_waiter_t *waiter;
@@ -224,8 +239,7 @@ s_pipe_end (zmp_store_t *store, store_call_t *call, bool can_send,
     store_object_t *end = store_object_new (store, call, ZMP_OBJECT_PIPE);
     end->can_send = can_send;
     end->can_recv = can_recv;
-    end->items = zlistx_new ();
-    zlistx_set_destructor (end->items, s_frame_free);
+    end->items = store_items_new ();
     return end;
 }
 
@@ -248,6 +262,8 @@ store_pipe_new (zmp_store_t *store, store_call_t *call, store_object_t *unused)
     store_object_t *end2 = s_pipe_end (store, call, true, duplex);
     end1->other_id = end2->id;
     end2->other_id = end1->id;
+    store_journal_new (store, end1);
+    store_journal_new (store, end2);
     store_packer_t out;
     msgpack_packer *packer = store_packer_init (&out);
     msgpack_pack_array (packer, 2);
@@ -283,6 +299,7 @@ store_pipe_send (zmp_store_t *store, store_call_t *call, store_object_t *end)
     if (reader)
         store_waiter_frame (store, reader, &frame);
     else {
+        store_journal_item (store, other, "put", frame);
         store_bytes_add (store, other, zframe_size (frame));
         zlistx_add_end (other->items, frame);
         store_waiter_t *poller;
@@ -318,6 +335,7 @@ store_pipe_recv (zmp_store_t *store, store_call_t *call, store_object_t *end)
         return;
     zframe_t *frame = (zframe_t *) zlistx_detach (end->items, NULL);
     if (frame) {
+        store_journal_op (store, end, "take");
         store_bytes_sub (store, end, zframe_size (frame));
         store_reply_frame (store, call, frame);
         zframe_destroy (&frame);
@@ -353,6 +371,7 @@ store_pipe_gone (zmp_store_t *store, store_object_t *end)
 {
     if (end->closed)
         return;
+    store_journal_op (store, end, "close");
     end->closed = true;
     store_waiter_t *waiter;
     while ((waiter = (store_waiter_t *) zlistx_first (end->waiters)))

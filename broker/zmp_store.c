@@ -156,6 +156,7 @@ zmp_store_destroy (zmp_store_t **self_p)
         zhashx_destroy (&self->objects);
         zhashx_destroy (&self->peers);
         zlistx_destroy (&self->timed);
+        store_journal_destroy (&self->journal);
         free (self);
         *self_p = NULL;
     }
@@ -405,6 +406,18 @@ s_count_add (zhashx_t *hash, uint64_t id, int64_t delta)
     return count;
 }
 
+static store_object_t *
+s_object_insert (zmp_store_t *store, uint64_t id, zmp_object_kind_t kind)
+{
+    store_object_t *object =
+        (store_object_t *) zmalloc (sizeof (store_object_t));
+    object->id = id;
+    object->kind = kind;
+    object->waiters = zlistx_new ();
+    zhashx_insert (store->objects, s_id_key (id), object);
+    return object;
+}
+
 store_object_t *
 store_object_new (zmp_store_t *store, store_call_t *call,
                   zmp_object_kind_t kind)
@@ -415,22 +428,26 @@ store_object_new (zmp_store_t *store, store_call_t *call,
                            store->objects_max);
         return NULL;
     }
-    store_object_t *object =
-        (store_object_t *) zmalloc (sizeof (store_object_t));
+    uint64_t id;
     do
-        object->id = s_splitmix (store->id_key ^ store->next_id++);
-    while (object->id == 0 || store_object_find (store, object->id));
-    object->kind = kind;
+        id = s_splitmix (store->id_key ^ store->next_id++);
+    while (id == 0 || store_object_find (store, id));
+    store_object_t *object = s_object_insert (store, id, kind);
     object->refs = 1;
-    object->waiters = zlistx_new ();
-    zhashx_insert (store->objects, s_id_key (object->id), object);
     s_count_add (call->peer->attached, object->id, 1);
     return object;
 }
 
-//  Drop one reference; at zero, free the object and fail its waiters.
-static void
-s_object_unref (zmp_store_t *store, store_object_t *object)
+store_object_t *
+store_object_restore (zmp_store_t *store, uint64_t id, zmp_object_kind_t kind)
+{
+    if (id == 0 || store_object_find (store, id))
+        return NULL;
+    return s_object_insert (store, id, kind);
+}
+
+void
+store_object_unref (zmp_store_t *store, store_object_t *object)
 {
     assert (object->refs > 0);
     if (--object->refs > 0)
@@ -445,6 +462,7 @@ s_object_unref (zmp_store_t *store, store_object_t *object)
          peer; peer = (store_peer_t *) zhashx_next (store->peers))
         zhashx_delete (peer->held, s_id_key (object->id));
     store_data_free (store, object);
+    store_journal_op (store, object, "free");
     store->bytes -= object->bytes;
     zhashx_delete (store->objects, s_id_key (object->id));
 }
@@ -625,7 +643,7 @@ s_detach (zmp_store_t *store, store_call_t *call, store_object_t *object)
     }
     s_count_add (call->peer->attached, object->id, -1);
     store_reply_nil (store, call);
-    s_object_unref (store, object);
+    store_object_unref (store, object);
 }
 
 //  --------------------------------------------------------------------------
@@ -808,6 +826,32 @@ done:
 //  --------------------------------------------------------------------------
 //  Deadlines.
 
+//  The hold on replayed objects is over: those nobody attached again go
+static void
+s_release_holds (zmp_store_t *self)
+{
+    self->hold_until = 0;
+    zlistx_t *held = zlistx_new ();
+    for (store_object_t *object =
+             (store_object_t *) zhashx_first (self->objects);
+         object; object = (store_object_t *) zhashx_next (self->objects))
+        if (object->held)
+            zlistx_add_end (held, object);
+    size_t freed = 0;
+    for (store_object_t *object = (store_object_t *) zlistx_first (held);
+         object; object = (store_object_t *) zlistx_next (held)) {
+        object->held = false;
+        freed += object->refs == 1;
+        store_object_unref (self, object);
+    }
+    if (zlistx_size (held))
+        zmp_notice ("broker: the hold on %zu replayed objects is over; %zu "
+                    "nobody attached again were destroyed",
+                    zlistx_size (held), freed);
+    zlistx_destroy (&held);
+}
+
+
 int64_t
 zmp_store_expire (zmp_store_t *self, int64_t now)
 {
@@ -825,6 +869,8 @@ zmp_store_expire (zmp_store_t *self, int64_t now)
         else
             store_sync_expire (self, waiter);
     }
+    if (self->hold_until && self->hold_until <= now)
+        s_release_holds (self);
     return zmp_store_next_deadline (self);
 }
 
@@ -833,7 +879,10 @@ zmp_store_next_deadline (zmp_store_t *self)
 {
     assert (self);
     store_waiter_t *soonest = (store_waiter_t *) zlistx_first (self->timed);
-    return soonest ? soonest->deadline : -1;
+    int64_t deadline = soonest ? soonest->deadline : -1;
+    if (self->hold_until && (deadline < 0 || self->hold_until < deadline))
+        deadline = self->hold_until;
+    return deadline;
 }
 
 //  --------------------------------------------------------------------------
@@ -897,7 +946,7 @@ zmp_store_peer_gone (zmp_store_t *self, const char *key, bool died)
             object->refs -= (uint32_t) count;
         else {
             object->refs = 1;  //  Its last references: let it go
-            s_object_unref (self, object);
+            store_object_unref (self, object);
         }
     }
     zlistx_destroy (&attached);
@@ -963,7 +1012,7 @@ zmp_store_release (zmp_store_t *self, uint64_t id)
     assert (self);
     store_object_t *object = store_object_find (self, id);
     if (object)
-        s_object_unref (self, object);
+        store_object_unref (self, object);
 }
 
 //  --------------------------------------------------------------------------

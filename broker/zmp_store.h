@@ -95,6 +95,37 @@ int zmp_store_retain (zmp_store_t *self, uint64_t id, zmp_error_t *error);
 //  Undo one retain; the object is freed if nobody else holds it.
 void zmp_store_release (zmp_store_t *self, uint64_t id);
 
+//  The state directory. ZMP_STORE_FSYNC_ALWAYS: each sync is
+//  fdatasync'ed, and an answered change survives the machine's crash;
+//  ZMP_STORE_FSYNC_NEVER: written, left to the kernel, and survives the
+//  broker's crash only.
+typedef enum {
+    ZMP_STORE_FSYNC_ALWAYS,
+    ZMP_STORE_FSYNC_NEVER
+} zmp_store_fsync_t;
+
+//  Keep queues and pipes (their items, counts and state) in a journal in
+//  dir, made if missing and locked against a second broker. What the
+//  journal holds is replayed first: those objects come back with their
+//  ids, each held hold_ms from now for its holders to attach again
+//  (zmp_store_expire lets go of them after). Call on a new store, before
+//  any other. Returns 0, or -1 with kind system (a file cannot be made,
+//  read or written; dir is in use) or protocol (the journal is damaged
+//  before its end; a record cut short at its end is cut off).
+int zmp_store_journal_open (zmp_store_t *self, const char *dir,
+                            zmp_store_fsync_t fsync, int64_t hold_ms,
+                            int64_t now, zmp_error_t *error);
+
+//  Write the changes made since the last sync, as the fsync policy says,
+//  and compact the journal when it has grown past twice what it holds.
+//  Replies must not leave before the changes they tell of are synced.
+//  Returns 0 (also without a journal), or -1 with kind system: the journal
+//  no longer matches the store, and the broker must stop.
+int zmp_store_journal_sync (zmp_store_t *self, zmp_error_t *error);
+
+//  True if the store keeps a journal
+bool zmp_store_journaled (zmp_store_t *self);
+
 //  Objects alive, bytes their items take, callers waiting.
 size_t zmp_store_objects (zmp_store_t *self);
 uint64_t zmp_store_bytes (zmp_store_t *self);

@@ -18,6 +18,11 @@
 #include "zmp_proto.h"
 #include "zmp_value.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
 typedef struct {
     char peer[64];
     uint64_t request_id;
@@ -28,8 +33,13 @@ typedef struct {
     zmp_store_t *store;
     zlistx_t *replies;  //  Owned reply_t *, in the order they came
     uint64_t next_request;
-    int64_t now;  //  The clock the test moves
+    int64_t now;     //  The clock the test moves
+    char dir[64];    //  The state directory, or ""
+    char path[128];  //  Its journal
 } fixture_t;
+
+//  How long a replayed object is held in the journal tests
+#define HOLD_MS 5000
 
 static void
 s_reply_free (void **item_p)
@@ -80,11 +90,71 @@ s_setup_small (void **state)
     return s_setup_limits (state, 4, 64);
 }
 
+//  Open the state directory's journal on the fixture's (new) store
+static int
+s_journal_open (fixture_t *fixture, zmp_store_fsync_t fsync, zmp_error_t *error)
+{
+    return zmp_store_journal_open (fixture->store, fixture->dir, fsync, HOLD_MS,
+                                   fixture->now, error);
+}
+
+static int
+s_setup_journal (void **state)
+{
+    s_setup (state);
+    fixture_t *fixture = (fixture_t *) *state;
+    snprintf (fixture->dir, sizeof fixture->dir, "/tmp/zmp-journal-XXXXXX");
+    assert_non_null (mkdtemp (fixture->dir));
+    snprintf (fixture->path, sizeof fixture->path, "%s/journal", fixture->dir);
+    zmp_error_t error;
+    if (s_journal_open (fixture, ZMP_STORE_FSYNC_ALWAYS, &error))
+        fail_msg ("%s", error.message);
+    return 0;
+}
+
+//  The broker stops (what was synced stays) and a new one starts on the
+//  same directory
+static void
+s_restart (fixture_t *fixture, zmp_store_fsync_t fsync)
+{
+    zmp_store_destroy (&fixture->store);
+    zlistx_purge (fixture->replies);
+    fixture->store = zmp_store_new (s_on_reply, fixture, 0, 0);
+    zmp_error_t error;
+    if (s_journal_open (fixture, fsync, &error))
+        fail_msg ("%s", error.message);
+}
+
+static void
+s_sync (fixture_t *fixture)
+{
+    zmp_error_t error;
+    if (zmp_store_journal_sync (fixture->store, &error))
+        fail_msg ("%s", error.message);
+}
+
+static off_t
+s_file_size (const char *path)
+{
+    struct stat info;
+    assert_int_equal (stat (path, &info), 0);
+    return info.st_size;
+}
+
 static int
 s_teardown (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
     zmp_store_destroy (&fixture->store);
+    if (fixture->dir[0]) {
+        const char *names[] = { "journal", "journal.new", "lock" };
+        for (size_t index = 0; index < 3; index++) {
+            char path[128];
+            snprintf (path, sizeof path, "%s/%s", fixture->dir, names[index]);
+            unlink (path);
+        }
+        assert_int_equal (rmdir (fixture->dir), 0);
+    }
     zlistx_destroy (&fixture->replies);
     free (fixture);
     return 0;
@@ -1173,6 +1243,204 @@ test_store_charges_list_items_their_frames (void **state)
     assert_int_equal (zmp_store_bytes (f->store), 0);
 }
 
+//  --------------------------------------------------------------------------
+//  The state directory's journal
+
+static void
+test_store_journal_brings_queues_and_pipes_back (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    uint64_t plain = s_queue (f, 0, false);
+    for (int item = 1; item <= 4; item++)
+        s_ok_nil (f, s_put (f, "A", plain, item, -1));
+    assert_int_equal (s_ok_int (f, s_get (f, "B", plain, 0)), 1);
+    //  Joinable: two items in, one straight to a waiting get, one done
+    uint64_t joinable = s_queue (f, 3, true);
+    uint64_t waiting = s_get (f, "B", joinable, -1);
+    s_ok_nil (f, s_put (f, "A", joinable, 10, -1));
+    assert_int_equal (s_ok_int (f, waiting), 10);
+    s_ok_nil (f, s_put (f, "A", joinable, 11, -1));
+    s_ok_nil (f, s_call (f, "B", "task_done", joinable, NONE, NONE));
+    uint64_t closed = s_queue (f, 0, false);
+    s_ok_nil (f, s_put (f, "A", closed, 20, -1));
+    s_ok_nil (f, s_call (f, "A", "close", closed, NONE, NONE));
+    uint64_t end1, end2;
+    s_pipe (f, false, &end1, &end2);
+    s_ok_nil (f, s_send (f, "A", end2, "first"));
+    s_ok_nil (f, s_send (f, "A", end2, "second"));
+    s_ok_str (f, s_recv (f, "B", end1, 0), "first");
+    s_ok_nil (f, s_call (f, "A", "close", end2, NONE, NONE));
+    uint64_t gone = s_queue (f, 0, false);
+    s_ok_nil (f, s_call (f, "A", "detach", gone, NONE, NONE));
+    uint64_t lock = s_new (f, "A", "lock", NONE);
+    s_sync (f);
+    //  Not synced, so never answered: it is not kept
+    s_ok_nil (f, s_put (f, "A", plain, 5, -1));
+
+    s_restart (f, ZMP_STORE_FSYNC_ALWAYS);
+    assert_int_equal (zmp_store_objects (f->store), 5);
+    assert_int_equal (s_ok_int (f, s_call (f, "C", "qsize", plain, NONE, NONE)),
+                      3);
+    for (int item = 2; item <= 4; item++)
+        assert_int_equal (s_ok_int (f, s_get (f, "C", plain, 0)), item);
+    s_fails (f, s_get (f, "C", plain, 0), ZMP_ERR_EMPTY);
+    //  One item unfinished, and the bound kept
+    s_fails (f, s_call (f, "C", "join", joinable, ARGS (zmp_int (0)), NONE),
+             ZMP_ERR_WAIT_TIMEOUT);
+    s_ok_nil (f, s_put (f, "C", joinable, 12, 0));
+    s_ok_nil (f, s_put (f, "C", joinable, 13, 0));
+    s_fails (f, s_put (f, "C", joinable, 14, 0), ZMP_ERR_FULL);
+    for (int done = 0; done < 3; done++)
+        s_ok_nil (f, s_call (f, "C", "task_done", joinable, NONE, NONE));
+    s_ok_nil (f, s_call (f, "C", "join", joinable, ARGS (zmp_int (0)), NONE));
+    //  Closed: drains, then says so
+    s_fails (f, s_put (f, "C", closed, 21, 0), ZMP_ERR_CLOSED);
+    assert_int_equal (s_ok_int (f, s_get (f, "C", closed, 0)), 20);
+    s_fails (f, s_get (f, "C", closed, 0), ZMP_ERR_CLOSED);
+    //  The pipe: what was sent and not received, then end of file; still
+    //  one-way
+    s_fails (f, s_send (f, "C", end1, "back"), ZMP_ERR_USAGE);
+    s_ok_str (f, s_recv (f, "C", end1, 0), "second");
+    s_fails (f, s_recv (f, "C", end1, 0), ZMP_ERR_CLOSED);
+    //  Destroyed before, and never kept: not found
+    s_fails (f, s_get (f, "C", gone, 0), ZMP_ERR_NOT_FOUND);
+    s_fails (f,
+             s_call (f, "C", "acquire", lock, ARGS (zmp_uint (1), zmp_int (0)),
+                     NONE),
+             ZMP_ERR_NOT_FOUND);
+    //  New objects get new ids
+    assert_int_not_equal (s_queue (f, 0, false), plain);
+}
+
+static void
+test_store_journal_holds_replayed_objects_for_their_holders (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    uint64_t kept = s_queue (f, 0, false);
+    uint64_t orphan = s_queue (f, 0, false);
+    s_ok_nil (f, s_put (f, "A", kept, 1, -1));
+    s_ok_nil (f, s_put (f, "A", orphan, 2, -1));
+    s_sync (f);
+    s_restart (f, ZMP_STORE_FSYNC_NEVER);
+    assert_int_equal (zmp_store_next_deadline (f->store), f->now + HOLD_MS);
+    zmp_value_t *info = s_ok (f, s_call (f, "A", "attach", kept, NONE, NONE));
+    zmp_value_destroy (&info);
+    s_advance (f, HOLD_MS - 1);
+    assert_int_equal (zmp_store_objects (f->store), 2);
+    s_advance (f, 1);
+    assert_int_equal (zmp_store_next_deadline (f->store), -1);
+    assert_int_equal (zmp_store_objects (f->store), 1);
+    s_fails (f, s_get (f, "A", orphan, 0), ZMP_ERR_NOT_FOUND);
+    assert_int_equal (s_ok_int (f, s_get (f, "A", kept, 0)), 1);
+    //  Its holder lets go: it goes, and stays gone after a restart
+    s_ok_nil (f, s_call (f, "A", "detach", kept, NONE, NONE));
+    s_sync (f);
+    s_restart (f, ZMP_STORE_FSYNC_ALWAYS);
+    assert_int_equal (zmp_store_objects (f->store), 0);
+    assert_int_equal (zmp_store_next_deadline (f->store), -1);
+}
+
+static void
+test_store_journal_cuts_a_torn_end_and_refuses_damage (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    uint64_t queue = s_queue (f, 0, false);
+    s_ok_nil (f, s_put (f, "A", queue, 7, -1));
+    s_sync (f);
+    off_t whole = s_file_size (f->path);
+    zmp_store_destroy (&f->store);
+    //  The broker died writing a record: part of it is there
+    int fd = open (f->path, O_WRONLY | O_APPEND);
+    assert_true (fd >= 0);
+    const char torn[5] = { 9, 0, 0, 0, 42 };
+    assert_int_equal (write (fd, torn, sizeof torn), (ssize_t) sizeof torn);
+    close (fd);
+    f->store = zmp_store_new (s_on_reply, f, 0, 0);
+    zmp_error_t error;
+    assert_int_equal (s_journal_open (f, ZMP_STORE_FSYNC_ALWAYS, &error), 0);
+    assert_int_equal (s_file_size (f->path), whole);
+    assert_int_equal (s_ok_int (f, s_call (f, "A", "qsize", queue, NONE, NONE)),
+                      1);
+    s_ok_nil (f, s_put (f, "A", queue, 8, -1));
+    s_sync (f);
+
+    //  A byte changed in the item before the last record: refused
+    zmp_store_destroy (&f->store);
+    fd = open (f->path, O_RDWR);
+    assert_true (fd >= 0);
+    char byte;
+    assert_int_equal (pread (fd, &byte, 1, whole - 1), 1);
+    byte ^= 0x5a;
+    assert_int_equal (pwrite (fd, &byte, 1, whole - 1), 1);
+    close (fd);
+    f->store = zmp_store_new (s_on_reply, f, 0, 0);
+    assert_int_equal (s_journal_open (f, ZMP_STORE_FSYNC_ALWAYS, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_PROTOCOL);
+    assert_non_null (strstr (error.message, "damaged"));
+    assert_int_equal (zmp_store_objects (f->store), 0);
+    //  Set right again, it opens
+    byte ^= 0x5a;
+    fd = open (f->path, O_RDWR);
+    assert_int_equal (pwrite (fd, &byte, 1, whole - 1), 1);
+    close (fd);
+    assert_int_equal (s_journal_open (f, ZMP_STORE_FSYNC_ALWAYS, &error), 0);
+    assert_int_equal (s_ok_int (f, s_call (f, "A", "qsize", queue, NONE, NONE)),
+                      2);
+}
+
+static void
+test_store_journal_is_compacted_and_one_brokers (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    uint64_t queue = s_queue (f, 0, false);
+    uint64_t joinable = s_queue (f, 0, true);  //  Kept across compaction
+    s_ok_nil (f, s_put (f, "A", joinable, 5, -1));
+    s_ok_nil (f, s_put (f, "A", joinable, 6, -1));
+    assert_int_equal (s_ok_int (f, s_get (f, "A", joinable, 0)), 5);
+    char *text = (char *) malloc (64 * 1024);
+    memset (text, 'x', 64 * 1024 - 1);
+    text[64 * 1024 - 1] = 0;
+    //  12 MiB through the queue, two items left in it
+    for (int item = 0; item < 200; item++) {
+        text[0] = (char) ('a' + item % 26);
+        msgpack_object payload = zmp_str (text);
+        s_ok_nil (
+            f, s_call (f, "A", "put", queue, ARGS (zmp_int (-1)), &payload, 1));
+        if (item < 198) {
+            zmp_value_t *value = s_ok (f, s_get (f, "A", queue, 0));
+            zmp_value_destroy (&value);
+        }
+        s_sync (f);
+    }
+    //  Compacted once it passed 8 MiB (all but an item was taken)
+    assert_true (s_file_size (f->path) < 8 * 1024 * 1024);
+
+    //  A second broker on the directory is refused
+    zmp_store_t *other = zmp_store_new (s_on_reply, f, 0, 0);
+    zmp_error_t error;
+    assert_int_equal (zmp_store_journal_open (other, f->dir,
+                                              ZMP_STORE_FSYNC_ALWAYS, 0, f->now,
+                                              &error),
+                      -1);
+    assert_int_equal (error.kind, ZMP_ERR_SYSTEM);
+    assert_non_null (strstr (error.message, "in use"));
+    zmp_store_destroy (&other);
+
+    s_restart (f, ZMP_STORE_FSYNC_ALWAYS);
+    for (int item = 198; item < 200; item++) {
+        text[0] = (char) ('a' + item % 26);
+        s_ok_str (f, s_get (f, "A", queue, 0), text);
+    }
+    free (text);
+    assert_int_equal (s_ok_int (f, s_get (f, "A", joinable, 0)), 6);
+    s_fails (f, s_get (f, "A", joinable, 0), ZMP_ERR_EMPTY);
+    s_ok_nil (f, s_call (f, "A", "task_done", joinable, NONE, NONE));
+    s_fails (f, s_call (f, "A", "join", joinable, ARGS (zmp_int (0)), NONE),
+             ZMP_ERR_WAIT_TIMEOUT);
+    s_ok_nil (f, s_call (f, "A", "task_done", joinable, NONE, NONE));
+    s_ok_nil (f, s_call (f, "A", "join", joinable, ARGS (zmp_int (0)), NONE));
+}
+
 int
 main (void)
 {
@@ -1211,6 +1479,13 @@ main (void)
             test_store_charges_list_items_their_frames, s_setup_small,
             s_teardown),
         T (test_store_answers_bad_operations_with_a_reason),
+#undef T
+#define T(name)                                                                \
+    cmocka_unit_test_setup_teardown (name, s_setup_journal, s_teardown)
+        T (test_store_journal_brings_queues_and_pipes_back),
+        T (test_store_journal_holds_replayed_objects_for_their_holders),
+        T (test_store_journal_cuts_a_torn_end_and_refuses_damage),
+        T (test_store_journal_is_compacted_and_one_brokers),
 #undef T
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
