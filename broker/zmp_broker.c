@@ -26,6 +26,7 @@
 #include "zmp_log.h"
 #include "zmp_value.h"
 
+#include <sys/random.h>
 #include <unistd.h>
 
 #define BROKER_RECV_BATCH 1000  //  Messages taken per turn, at most
@@ -39,7 +40,9 @@ struct zmp_broker {
     long client_grace_ms;        //  The config's, or its default
     int64_t started_at;          //  zclock_mono () ms
     int64_t next_tick_at;        //  zclock_mono () ms
+    uint64_t run;                //  Random: this start, in WELCOMEs
     bool stopping;               //  $TERM received
+    bool failed;                 //  The journal could not be written
 };
 
 //  The store answers a request (zmp_store_reply_fn).
@@ -88,6 +91,22 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         (uint64_t) s_setting (self->config.max_queued, ZMP_BROKER_MAX_QUEUED);
     self->client_grace_ms =
         s_setting (self->config.client_grace_ms, ZMP_BROKER_CLIENT_GRACE_MS);
+    if (getrandom (&self->run, sizeof self->run, 0) != sizeof self->run)
+        self->run = (uint64_t) zclock_usecs () ^ (uint64_t) getpid () << 32;
+    self->run |= 1;  //  Never 0: none
+    if (config->state_dir) {
+        int64_t hold_ms =
+            (int64_t) self->config.heartbeat_ms * self->config.liveness
+            + self->client_grace_ms;
+        if (zmp_store_journal_open (self->store, config->state_dir,
+                                    config->fsync_never
+                                        ? ZMP_STORE_FSYNC_NEVER
+                                        : ZMP_STORE_FSYNC_ALWAYS,
+                                    hold_ms, zclock_mono (), error)) {
+            zmp_broker_destroy (&self);
+            return NULL;
+        }
+    }
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zsock_set_router_mandatory (self->router, 1);
@@ -170,21 +189,27 @@ s_send_raw (zmp_broker_t *self, broker_peer_t *peer, zmsg_t **msg_p)
     return -1;
 }
 
+//  Send one message at the end of this turn, behind what is already
+//  waiting for peer, the batch gathered this turn included.
+static void
+s_send_later (zmp_broker_t *self, broker_peer_t *peer, zmsg_t **msg_p)
+{
+    if (peer->outgoing) {
+        zlistx_add_end (peer->backlog, peer->outgoing);
+        peer->outgoing = NULL;
+    }
+    zlistx_add_end (peer->backlog, *msg_p);
+    *msg_p = NULL;
+    if (!peer->dirty_handle)
+        peer->dirty_handle = zlistx_add_end (self->sched.dirty, peer);
+}
+
 //  Send one message now, outside the batch (replies, heartbeats).
 static void
 s_send_now (zmp_broker_t *self, broker_peer_t *peer, zmsg_t **msg_p)
 {
     if (zlistx_size (peer->backlog) || peer->outgoing) {
-        //  Keep order: it goes behind what is already waiting, the batch
-        //  gathered this turn included
-        if (peer->outgoing) {
-            zlistx_add_end (peer->backlog, peer->outgoing);
-            peer->outgoing = NULL;
-        }
-        zlistx_add_end (peer->backlog, *msg_p);
-        *msg_p = NULL;
-        if (!peer->dirty_handle)
-            peer->dirty_handle = zlistx_add_end (self->sched.dirty, peer);
+        s_send_later (self, peer, msg_p);
         return;
     }
     if (s_send_raw (self, peer, msg_p) == 1) {
@@ -257,7 +282,8 @@ s_welcome (zmp_broker_t *self, broker_peer_t *peer)
 {
     zmp_proto_welcome_t welcome = { (uint32_t) self->config.heartbeat_ms,
                                     (uint32_t) self->config.liveness,
-                                    self->sched.slots, peer->hello.attempt };
+                                    self->sched.slots, peer->hello.attempt,
+                                    self->run };
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_WELCOME);
     zframe_t *body = zmp_proto_encode_welcome (&welcome);
     zmsg_append (msg, &body);
@@ -493,14 +519,22 @@ s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
     }
 }
 
-static void
-s_reply (zmp_broker_t *self, broker_peer_t *client, uint64_t request_id,
-         zframe_t **body_p)
+//  A REPLY to request_id with body (taken)
+static zmsg_t *
+s_reply_new (uint64_t request_id, zframe_t **body_p)
 {
     zmsg_t *reply = zmp_proto_new (ZMP_PROTO_REPLY);
     zframe_t *id = zmp_proto_encode_uint (request_id);
     zmsg_append (reply, &id);
     zmsg_append (reply, body_p);
+    return reply;
+}
+
+static void
+s_reply (zmp_broker_t *self, broker_peer_t *client, uint64_t request_id,
+         zframe_t **body_p)
+{
+    zmsg_t *reply = s_reply_new (request_id, body_p);
     s_send_now (self, client, &reply);
 }
 
@@ -525,7 +559,7 @@ s_on_pool (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
         pool->processes = request.processes;
     zmp_proto_welcome_t state = { (uint32_t) self->config.heartbeat_ms,
                                   (uint32_t) self->config.liveness,
-                                  self->sched.slots, 0 };
+                                  self->sched.slots, 0, self->run };
     zframe_t *body = zmp_proto_encode_welcome (&state);
     s_reply (self, client, request_id, &body);
 }
@@ -645,10 +679,14 @@ s_store_reply (void *arg, const char *peer_key, uint64_t request_id,
 {
     zmp_broker_t *self = (zmp_broker_t *) arg;
     broker_peer_t *peer = broker_peer_lookup (&self->sched, peer_key);
-    if (peer && !peer->gone)
-        s_reply (self, peer, request_id, body_p);
-    else
+    if (!peer || peer->gone)
         zframe_destroy (body_p);
+    else if (zmp_store_journaled (self->store)) {
+        //  Not before the journal has the change it tells of (s_commit)
+        zmsg_t *reply = s_reply_new (request_id, body_p);
+        s_send_later (self, peer, &reply);
+    } else
+        s_reply (self, peer, request_id, body_p);
 }
 
 static void
@@ -774,6 +812,24 @@ s_tick (zmp_broker_t *self, int64_t now)
     self->next_tick_at = now + self->config.heartbeat_ms / 2;
 }
 
+//  End a turn: the journal gets this turn's changes, then every peer
+//  what was gathered for it. False if the journal could not be written:
+//  nothing is sent, and the broker stops.
+static bool
+s_commit (zmp_broker_t *self)
+{
+    zmp_error_t error;
+    if (zmp_store_journal_sync (self->store, &error)) {
+        zmp_error ("broker: %s; stopping, so that no reply tells of a change "
+                   "the journal lost",
+                   error.message);
+        self->failed = true;
+        return false;
+    }
+    s_flush (self);
+    return true;
+}
+
 static void
 s_goodbye (zmp_broker_t *self)
 {
@@ -788,7 +844,7 @@ s_goodbye (zmp_broker_t *self)
         zmsg_append (msg, &body);
         s_send_now (self, peer, &msg);
     }
-    s_flush (self);
+    s_commit (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -844,13 +900,18 @@ zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
         }
         zmp_store_expire (self->store, now);
         broker_sched_dispatch (&self->sched);
-        s_flush (self);
+        if (!s_commit (self))
+            break;
         broker_sched_reap (&self->sched);
         if (now >= self->next_tick_at) {
             s_tick (self, now);
             broker_sched_reap (&self->sched);
+            if (!s_commit (self))
+                break;
         }
     }
+    if (self->failed)
+        return -1;
     s_goodbye (self);
     zmp_notice ("broker: stopped after %llu tasks",
                 (unsigned long long) self->sched.counters.completed);

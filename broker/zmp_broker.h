@@ -32,19 +32,23 @@ typedef struct {
                                 //  slots, fixed; or ZMP_BROKER_ADAPTIVE
     const char *endpoint_file;  //  NULL, or written with the bound endpoint
     int ready_fd;               //  -1, or written the endpoint and closed
-    int retries;           //  Re-runs of a task whose worker was lost: 0 takes
-                           //  ZMP_BROKER_RETRIES, ZMP_BROKER_NO_RETRIES none
-    int crash_retries;     //  Re-runs of a task whose own process crashed or
-                           //  ran over its time limit: 0 takes
-                           //  ZMP_BROKER_CRASH_RETRIES, ZMP_BROKER_NO_RETRIES
-                           //  none
-    long max_queued;       //  Pool tasks one client may have queued; beyond,
-                           //  SUBMIT items are refused with full. 0 takes
-                           //  ZMP_BROKER_MAX_QUEUED, -1 no limit
-    long client_grace_ms;  //  A client silent past its liveness keeps its
-                           //  tasks and objects this much longer, for its
-                           //  process to come back. 0 takes
-                           //  ZMP_BROKER_CLIENT_GRACE_MS, -1 none
+    int retries;            //  Re-runs of a task whose worker was lost: 0 takes
+                            //  ZMP_BROKER_RETRIES, ZMP_BROKER_NO_RETRIES none
+    int crash_retries;      //  Re-runs of a task whose own process crashed or
+                            //  ran over its time limit: 0 takes
+                            //  ZMP_BROKER_CRASH_RETRIES, ZMP_BROKER_NO_RETRIES
+                            //  none
+    long max_queued;        //  Pool tasks one client may have queued; beyond,
+                            //  SUBMIT items are refused with full. 0 takes
+                            //  ZMP_BROKER_MAX_QUEUED, -1 no limit
+    long client_grace_ms;   //  A client silent past its liveness keeps its
+                            //  tasks and objects this much longer, for its
+                            //  process to come back. 0 takes
+                            //  ZMP_BROKER_CLIENT_GRACE_MS, -1 none
+    const char *state_dir;  //  NULL, or where queues and pipes are kept
+                            //  across restarts (zmp_store_journal_open)
+    bool fsync_never;       //  With state_dir: write each turn's changes
+                            //  without fdatasync
 } zmp_broker_config_t;
 
 #define ZMP_BROKER_CLIENT_GRACE_MS 10000
@@ -59,8 +63,11 @@ typedef struct {
 
 //  Bind the broker's socket. Returns NULL with kind usage if heartbeat_ms
 //  or liveness is outside ZMP_PROTO_HEARTBEAT_MIN..MAX or
-//  ZMP_PROTO_LIVENESS_MIN..MAX, or with kind system if the endpoint cannot
-//  be bound (the message names it and the reason).
+//  ZMP_PROTO_LIVENESS_MIN..MAX, with kind system if the endpoint cannot
+//  be bound (the message names it and the reason), or with the state
+//  directory's error. A state directory's queues and pipes are replayed
+//  and held for liveness x heartbeat + client grace, the time a client has
+//  to come back.
 zmp_broker_t *zmp_broker_new (const zmp_broker_config_t *config,
                               zmp_error_t *error);
 
@@ -72,7 +79,9 @@ void zmp_broker_destroy (zmp_broker_t **self_p);
 const char *zmp_broker_endpoint (const zmp_broker_t *self);
 
 //  Serve until interrupted (zsys_interrupted), or until pipe (may be NULL)
-//  receives "$TERM". Says BYE to every peer before it returns 0.
+//  receives "$TERM". Says BYE to every peer before it returns 0. Returns -1
+//  at once, saying nothing more to anyone, if the state directory's
+//  journal cannot be written: no reply may tell of a change it lost.
 int zmp_broker_run (zmp_broker_t *self, zsock_t *pipe);
 
 //  zactor body: args is a zmp_broker_t * already made (the actor runs it

@@ -94,6 +94,7 @@ struct zmp_client {
     uint32_t liveness;         //  The broker's
     int64_t agent_pid;         //  A task process's agent, else 0
     uint64_t session;          //  Random: who we are across connections
+    uint64_t broker_run;       //  The broker's run, from its WELCOME
     uint64_t async_in_flight;  //  apply_async tasks not yet answered
     uint64_t max_in_flight;    //  ...beyond which apply_async waits
     char host[ZMP_PROTO_HOST_MAX + 1];
@@ -209,6 +210,10 @@ int object_send (client_object_t *object, const char *verb,
                  const msgpack_object *payload, zmp_error_t *error);
 //  The broker answered a pipelined op (I/O thread, lock held)
 void object_ack (zmp_client_t *client, job_t *job, zframe_t *body);
+//  If job is an object this client attached, queue an attach of it on
+//  unsent, answered like a pipelined operation. Returns 1 if it did, else
+//  0. Lock held.
+size_t object_reattach (job_t *job, zlistx_t *unsent);
 //  This thread's token, for lock ownership
 uint64_t object_token (void);
 //  For the task-side constructors: the task's client and the handle in

@@ -360,6 +360,26 @@ s_give_up (zmp_client_t *client)
     s_fail_jobs (client, true);
 }
 
+//  A new broker run, which knows nothing of our attachments: attach our
+//  objects again, ahead of any task or call (a broker with a state
+//  directory replayed them; one without answers not_found, and the next
+//  call on the object says so). Lock held.
+static void
+s_reattach (io_t *io)
+{
+    zmp_client_t *client = io->client;
+    size_t count = 0;
+    zlistx_t *jobs = zhashx_values (client->jobs);
+    for (job_t *job = (job_t *) zlistx_first (jobs); job;
+         job = (job_t *) zlistx_next (jobs))
+        count += object_reattach (job, io->unsent);
+    zlistx_destroy (&jobs);
+    if (count)
+        zmp_notice ("client: a new broker run at %s; attaching %zu shared "
+                    "objects again",
+                    client->endpoint, count);
+}
+
 static void
 s_on_welcome (io_t *io, zmsg_t *msg)
 {
@@ -371,6 +391,10 @@ s_on_welcome (io_t *io, zmsg_t *msg)
         return;
     }
     pthread_mutex_lock (&client->mutex);
+    if (client->broker_run && welcome.run && welcome.run != client->broker_run)
+        s_reattach (io);
+    if (welcome.run)
+        client->broker_run = welcome.run;
     if (client->lost) {
         //  A broker that forgot us forgot our pools and their caps too:
         //  declare them again, ahead of any task (no reply wanted)

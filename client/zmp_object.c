@@ -270,6 +270,24 @@ object_call_int (client_object_t *object, const char *verb,
 //  --------------------------------------------------------------------------
 //  Send an operation without waiting for its outcome.
 
+//  The OBJECT message of a pipelined operation (takes its frames), counted
+//  in flight: its REPLY comes to the object's job. Lock held.
+static zmsg_t *
+s_pipelined (client_object_t *object, zmsg_t **frames_p)
+{
+    zmsg_t *msg = zmp_proto_new (ZMP_PROTO_OBJECT);
+    zframe_t *id =
+        zmp_proto_encode_uint (((uint64_t) object->job.serial << 32) | 1);
+    zmsg_append (msg, &id);
+    zframe_t *frame;
+    while ((frame = zmsg_pop (*frames_p)))
+        zmsg_append (msg, &frame);
+    zmsg_destroy (frames_p);
+    object->in_flight++;
+    return msg;
+}
+
+
 int
 object_send (client_object_t *object, const char *verb,
              const msgpack_object *params, uint32_t count,
@@ -290,19 +308,28 @@ object_send (client_object_t *object, const char *verb,
     } else if (client_check (client, error))
         rc = -1;
     else {
-        zmsg_t *msg = zmp_proto_new (ZMP_PROTO_OBJECT);
-        zframe_t *id =
-            zmp_proto_encode_uint (((uint64_t) object->job.serial << 32) | 1);
-        zmsg_append (msg, &id);
-        zframe_t *frame;
-        while ((frame = zmsg_pop (frames)))
-            zmsg_append (msg, &frame);
-        object->in_flight++;
+        zmsg_t *msg = s_pipelined (object, &frames);
         client_post (client, &msg);
     }
     pthread_mutex_unlock (&client->mutex);
     zmsg_destroy (&frames);
     return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Attach again, in a new broker run.
+
+size_t
+object_reattach (job_t *job, zlistx_t *unsent)
+{
+    if (job->kind != JOB_OBJECT)
+        return 0;
+    client_object_t *object = (client_object_t *) job;
+    if (!object->attached)
+        return 0;
+    zmsg_t *frames = s_request ("attach", object->id, NULL, 0, NULL, 0);
+    zlistx_add_end (unsent, s_pipelined (object, &frames));
+    return 1;
 }
 
 //  --------------------------------------------------------------------------

@@ -184,7 +184,7 @@ zmp_proto_encode_welcome (const zmp_proto_welcome_t *welcome)
     assert (welcome);
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
-    msgpack_pack_map (packer, 4);
+    msgpack_pack_map (packer, welcome->run ? 5 : 4);
     zmp_pack_cstr (packer, "heartbeat_ms");
     msgpack_pack_uint32 (packer, welcome->heartbeat_ms);
     zmp_pack_cstr (packer, "liveness");
@@ -193,6 +193,10 @@ zmp_proto_encode_welcome (const zmp_proto_welcome_t *welcome)
     msgpack_pack_uint32 (packer, welcome->slots);
     zmp_pack_cstr (packer, "attempt");
     msgpack_pack_uint32 (packer, welcome->attempt);
+    if (welcome->run) {
+        zmp_pack_cstr (packer, "run");
+        msgpack_pack_uint64 (packer, welcome->run);
+    }
     return s_encoder_finish (&encoder);
 }
 
@@ -640,6 +644,9 @@ zmp_proto_decode_welcome (zframe_t *frame, zmp_proto_welcome_t *welcome,
         if (attempt)
             welcome->attempt =
                 (uint32_t) s_uint (&reader, attempt, "attempt", UINT32_MAX);
+        const msgpack_object *run = zmp_map_get (map, "run");
+        if (run)
+            welcome->run = s_uint (&reader, run, "run", UINT64_MAX);
         if (!reader.failed && welcome->heartbeat_ms < ZMP_PROTO_HEARTBEAT_MIN)
             s_fault (&reader, "heartbeat_ms", "at least 10");
         if (!reader.failed && welcome->liveness < ZMP_PROTO_LIVENESS_MIN)

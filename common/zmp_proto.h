@@ -146,6 +146,10 @@ typedef struct {
     uint32_t liveness;      //  Missed heartbeats before a side is dead
     uint32_t slots;         //  Slots in the whole cluster, right now
     uint32_t attempt;       //  The HELLO's attempt, echoed
+    uint64_t run;           //  Random, one per broker start; 0 if none.
+                            //  A client that sees it change re-attaches
+                            //  its objects (a broker with a state
+                            //  directory replays them)
 } zmp_proto_welcome_t;
 
 typedef struct {

@@ -30,6 +30,8 @@ static uint64_t s_session = 0;    //  The session of the clients s_peer makes
 static long s_max_queued = 0;     //  The next fixture's, then back to 0
 static long s_client_grace = -1;  //  The fixtures' (none: where it is not
                                   //  the point, a silent client goes)
+static const char *s_state_dir = NULL;  //  The fixtures' --state-dir
+static uint64_t s_welcome_run = 0;      //  The run in the last WELCOME
 
 //  Start a broker (heartbeat_ms, liveness, prefetch, retries and
 //  crash_retries) for one test.
@@ -42,8 +44,10 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
               ++s_fixture_number);
     fixture->sockets = zlistx_new ();
     zmp_broker_config_t config = {
-        fixture->endpoint, heartbeat_ms,  liveness,     prefetch,      NULL, -1,
-        retries,           crash_retries, s_max_queued, s_client_grace
+        fixture->endpoint, heartbeat_ms,  liveness,
+        prefetch,          NULL,          -1,
+        retries,           crash_retries, s_max_queued,
+        s_client_grace,    s_state_dir,   false
     };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
@@ -183,7 +187,8 @@ s_send (zsock_t *socket, zmsg_t **msg_p)
     assert_int_equal (zmsg_send (msg_p, socket), 0);
 }
 
-//  A peer that said HELLO and was welcomed; returns the WELCOME's slots.
+//  A peer that said HELLO and was welcomed; returns the WELCOME's slots
+//  (and keeps its run in s_welcome_run).
 //  A client with agent_pid (not 0) is a task process of that agent.
 static zsock_t *
 s_peer_as (fixture_t *fixture, zmp_role_t role, uint32_t slots,
@@ -212,6 +217,7 @@ s_peer_as (fixture_t *fixture, zmp_role_t role, uint32_t slots,
         zmp_proto_decode_welcome (zmsg_next (msg), &welcome, NULL), 0);
     if (cluster_slots)
         *cluster_slots = welcome.slots;
+    s_welcome_run = welcome.run;
     zmsg_destroy (&msg);
     return socket;
 }
@@ -873,6 +879,60 @@ s_new_queue (zsock_t *client, uint64_t request_id)
     return queue;
 }
 
+//  A broker on a state directory: the queue and its items outlive it, a
+//  new broker on the directory (a new run) has them, and a second broker
+//  on it at once is refused
+static void
+test_broker_state_dir_keeps_queues_for_the_next_run (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    char dir[] = "/tmp/zmp-broker-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    s_state_dir = dir;
+    void *first_state, *second_state;
+    assert_int_equal (s_up (&first_state), 0);
+    fixture_t *first = (fixture_t *) first_state;
+    zsock_t *client = s_peer (first, ZMP_ROLE_CLIENT, 0, NULL);
+    uint64_t first_run = s_welcome_run;
+    uint64_t queue = s_new_queue (client, 1);
+    msgpack_object forever = zmp_int (-1);
+    msgpack_object item = zmp_str ("kept");
+    s_object (client, 2, "put", queue, &forever, 1, &item);
+    zmp_error_t error;
+    zmp_value_t *value = s_outcome (client, 2, &error);
+    assert_non_null (value);
+    zmp_value_destroy (&value);
+    //  One broker per directory
+    assert_int_not_equal (s_up (&second_state), 0);
+    assert_null (((fixture_t *) second_state)->broker);
+    s_down (&second_state);
+    s_down (&first_state);
+
+    assert_int_equal (s_up (&second_state), 0);
+    s_state_dir = NULL;
+    fixture_t *second = (fixture_t *) second_state;
+    client = s_peer (second, ZMP_ROLE_CLIENT, 0, NULL);
+    assert_true (s_welcome_run != 0 && s_welcome_run != first_run);
+    s_object (client, 1, "get", queue, &forever, 1, NULL);
+    value = s_outcome (client, 1, &error);
+    assert_non_null (value);
+    assert_true (zmp_str_is (zmp_value_get (value), "kept"));
+    zmp_value_destroy (&value);
+    s_down (&second_state);
+    //  A broker without one: a run of its own, and no queue
+    client = s_peer (fixture, ZMP_ROLE_CLIENT, 0, NULL);
+    assert_true (s_welcome_run != 0 && s_welcome_run != first_run);
+    s_object (client, 1, "get", queue, &forever, 1, NULL);
+    assert_null (s_outcome (client, 1, &error));
+    assert_int_equal (error.kind, ZMP_ERR_NOT_FOUND);
+    char path[64];
+    snprintf (path, sizeof path, "%s/journal", dir);
+    assert_int_equal (unlink (path), 0);
+    snprintf (path, sizeof path, "%s/lock", dir);
+    assert_int_equal (unlink (path), 0);
+    assert_int_equal (rmdir (dir), 0);
+}
+
 static void
 test_broker_hosts_shared_objects_for_clients (void **state)
 {
@@ -1308,6 +1368,8 @@ main (void)
                                          s_up, s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_hosts_shared_objects_for_clients, s_up, s_down),
+        cmocka_unit_test_setup_teardown (
+            test_broker_state_dir_keeps_queues_for_the_next_run, s_up, s_down),
         cmocka_unit_test_setup_teardown (
             test_broker_keeps_a_silent_client_for_its_grace, s_up_client_grace,
             s_down),

@@ -625,7 +625,7 @@ static void
 test_proto_welcome_bytes_match_the_protocol_document (void **state)
 {
     (void) state;
-    zmp_proto_welcome_t welcome = { 1000, 5, 8, 0 };
+    zmp_proto_welcome_t welcome = { 1000, 5, 8, 0, 0 };
     zframe_t *frame = zmp_proto_encode_welcome (&welcome);
     const byte expected[] = { 0x84, 0xac, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62,
                               0x65, 0x61, 0x74, 0x5f, 0x6d, 0x73, 0xcd, 0x03,
@@ -645,7 +645,8 @@ test_proto_welcome_round_trips (void **state)
     zmp_proto_welcome_t welcome = { .heartbeat_ms = 2500,
                                     .liveness = 5,
                                     .slots = UINT32_MAX,
-                                    .attempt = UINT32_MAX };
+                                    .attempt = UINT32_MAX,
+                                    .run = UINT64_MAX };
     zframe_t *frame = zmp_proto_encode_welcome (&welcome);
     zmp_proto_welcome_t decoded;
     assert_int_equal (zmp_proto_decode_welcome (frame, &decoded, NULL), 0);
@@ -653,6 +654,13 @@ test_proto_welcome_round_trips (void **state)
     assert_int_equal (decoded.liveness, 5);
     assert_int_equal (decoded.slots, UINT32_MAX);
     assert_int_equal (decoded.attempt, UINT32_MAX);
+    assert_true (decoded.run == UINT64_MAX);
+    zframe_destroy (&frame);
+    //  No run (a broker before it): 0
+    welcome.run = 0;
+    frame = zmp_proto_encode_welcome (&welcome);
+    assert_int_equal (zmp_proto_decode_welcome (frame, &decoded, NULL), 0);
+    assert_true (decoded.run == 0);
     zframe_destroy (&frame);
 }
 

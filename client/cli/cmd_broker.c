@@ -31,6 +31,14 @@ static const char *s_usage =
     "      --client-grace-ms N a client silent past its liveness keeps its\n"
     "                          tasks and shared objects N ms more, for it to\n"
     "                          come back (default 10000; 0: none)\n"
+    "      --state-dir DIR     keep queues and pipes (their items) in a\n"
+    "                          journal in DIR, replayed when a broker starts\n"
+    "                          on it again (default: none; they are lost\n"
+    "                          with the broker)\n"
+    "      --fsync POLICY      with --state-dir: 'always' (default) syncs\n"
+    "                          each change to disk before it is answered;\n"
+    "                          'never' leaves it to the kernel, and a\n"
+    "                          machine crash can lose the last changes\n"
     "      --endpoint-file F   write the bound endpoint to F (useful with a\n"
     "                          wildcard port, tcp://127.0.0.1:*)\n"
     "      --ready-fd N        write the bound endpoint to fd N, then close it\n"
@@ -53,6 +61,8 @@ cli_broker (int argc, char **argv)
         { "crash-retries", required_argument, NULL, 'C' },
         { "max-queued", required_argument, NULL, 'Q' },
         { "client-grace-ms", required_argument, NULL, 'G' },
+        { "state-dir", required_argument, NULL, 'S' },
+        { "fsync", required_argument, NULL, 'F' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -69,7 +79,9 @@ cli_broker (int argc, char **argv)
                                    ZMP_BROKER_RETRIES,
                                    ZMP_BROKER_CRASH_RETRIES,
                                    ZMP_BROKER_MAX_QUEUED,
-                                   ZMP_BROKER_CLIENT_GRACE_MS };
+                                   ZMP_BROKER_CLIENT_GRACE_MS,
+                                   NULL,
+                                   false };
     int verbosity = 0;
     long number;
     int option;
@@ -130,6 +142,20 @@ cli_broker (int argc, char **argv)
                         optarg);
                 config.prefetch = (int) number;
                 break;
+            case 'S':
+                if (!*optarg)
+                    return cli_usage_error ("broker",
+                                            "--state-dir takes a directory");
+                config.state_dir = optarg;
+                break;
+            case 'F':
+                if (streq (optarg, "always") || streq (optarg, "never"))
+                    config.fsync_never = streq (optarg, "never");
+                else
+                    return cli_usage_error (
+                        "broker", "--fsync takes always or never, not '%s'",
+                        optarg);
+                break;
             case 'E':
                 config.endpoint_file = optarg;
                 break;
@@ -160,7 +186,7 @@ cli_broker (int argc, char **argv)
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
     if (!broker)
         return cli_fail ("broker", "%s", error.message);
-    zmp_broker_run (broker, NULL);
+    int rc = zmp_broker_run (broker, NULL);
     zmp_broker_destroy (&broker);
-    return ZMP_EXIT_OK;
+    return rc == 0 ? ZMP_EXIT_OK : ZMP_EXIT_FAILED;
 }
