@@ -602,6 +602,48 @@ test_cli_bench_tasks_reports_every_figure (void **state)
     s_run_free (&run);
 }
 
+//  The journal's cost: three configurations, each measured, and the
+//  directory the journals went in left as it was
+static void
+test_cli_bench_queue_reports_every_configuration (void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/zmp-bench-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    const char *args[] = {
+        "bench",  "queue", "--items", "300", "--runs", "2",
+        "--size", "100",   "--dir",   dir,   "--json", NULL
+    };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 0);
+    json_error_t error;
+    json_t *report = json_loads (run.out, 0, &error);
+    assert_non_null (report);
+    assert_int_equal (json_integer_value (json_object_get (report, "items")),
+                      300);
+    assert_int_equal (json_integer_value (json_object_get (report, "runs")), 2);
+    json_t *configs = json_object_get (report, "configurations");
+    assert_int_equal (json_array_size (configs), 3);
+    const char *names[] = { "in memory", "--fsync never", "--fsync always" };
+    for (size_t index = 0; index < 3; index++) {
+        json_t *config = json_array_get (configs, index);
+        const char *name = json_string_value (json_object_get (config, "name"));
+        assert_non_null (strstr (name, names[index]));
+        assert_true (
+            json_number_value (json_object_get (config, "puts_per_second"))
+            > 0);
+        assert_true (
+            json_number_value (json_object_get (config, "gets_per_second"))
+            > 0);
+        double p50 = json_number_value (json_object_get (config, "get_p50_us"));
+        double p99 = json_number_value (json_object_get (config, "get_p99_us"));
+        assert_true (p50 > 0 && p50 <= p99);
+    }
+    json_decref (report);
+    s_run_free (&run);
+    assert_int_equal (rmdir (dir), 0);  //  Empty again
+}
+
 static void
 test_cli_bench_usage_errors_exit_2 (void **state)
 {
@@ -612,6 +654,8 @@ test_cli_bench_usage_errors_exit_2 (void **state)
         { "bench", "armstrong", "--ranges", "5:3", NULL },
         { "bench", "armstrong", "--modes", "psychic", NULL },
         { "bench", "tasks", "--runs", "0", NULL },
+        { "bench", "queue", "--size", "0", NULL },
+        { "bench", "queue", "--items", "lots", NULL },
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
         run_t run = s_run (cases[index], NULL);
@@ -625,6 +669,57 @@ test_cli_bench_usage_errors_exit_2 (void **state)
     assert_int_equal (run.status, 0);
     assert_non_null (strstr (run.out, "armstrong"));
     s_run_free (&run);
+}
+
+static void
+test_cli_broker_state_dir_errors (void **state)
+{
+    (void) state;
+    const char *usage[][4] = {
+        { "broker", "--fsync", "sometimes", NULL },
+        { "broker", "--state-dir", "", NULL },
+    };
+    for (size_t index = 0; index < sizeof usage / sizeof usage[0]; index++) {
+        run_t run = s_run (usage[index], NULL);
+        if (run.status != 2)
+            fail_msg ("case %zu: status %d, stderr: %s", index, run.status,
+                      run.err);
+        assert_non_null (strstr (run.err, usage[index][1]));
+        s_run_free (&run);
+    }
+    //  A journal damaged before its end: the broker does not start, and
+    //  says where
+    char dir[] = "/tmp/zmp-cli-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char path[64];
+    snprintf (path, sizeof path, "%s/journal", dir);
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    const char damaged[16] = { 4, 0, 0, 0, 1, 2, 3, 4, 'j', 'u', 'n', 'k' };
+    assert_int_equal (fwrite (damaged, 1, sizeof damaged, file),
+                      sizeof damaged);
+    fclose (file);
+    const char *args[] = { "broker",      "--bind", "tcp://127.0.0.1:*",
+                           "--state-dir", dir,      NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "damaged at byte 0"));
+    s_run_free (&run);
+    assert_int_equal (unlink (path), 0);
+    snprintf (path, sizeof path, "%s/lock", dir);
+    assert_int_equal (unlink (path), 0);
+    //  Not a directory
+    snprintf (path, sizeof path, "%s/file", dir);
+    file = fopen (path, "w");
+    assert_non_null (file);
+    fclose (file);
+    args[4] = path;
+    run = s_run (args, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "state directory"));
+    s_run_free (&run);
+    assert_int_equal (unlink (path), 0);
+    assert_int_equal (rmdir (dir), 0);
 }
 
 static void
@@ -663,7 +758,9 @@ main (void)
             test_cli_map_says_when_no_worker_is_there_and_times_out),
         cmocka_unit_test (test_cli_bench_armstrong_agrees_across_modes),
         cmocka_unit_test (test_cli_bench_tasks_reports_every_figure),
+        cmocka_unit_test (test_cli_bench_queue_reports_every_configuration),
         cmocka_unit_test (test_cli_bench_usage_errors_exit_2),
+        cmocka_unit_test (test_cli_broker_state_dir_errors),
         cmocka_unit_test (test_cli_broker_reports_a_busy_endpoint),
     };
     int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);

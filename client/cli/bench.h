@@ -28,6 +28,12 @@ double bench_now (void);
 //  Median of count values (sorts them).
 double bench_median (double *values, size_t count);
 
+//  Median of count values, which stay as they are.
+double bench_median_of (const double *values, size_t count);
+
+//  Sort count values, smallest first.
+void bench_sort (double *values, size_t count);
+
 //  The p-th percentile (0..100) of count sorted values, nearest rank.
 double bench_percentile (const double *sorted, size_t count, double p);
 
@@ -36,6 +42,7 @@ double bench_round (double value, int digits);
 
 int cli_bench_armstrong (int argc, char **argv);
 int cli_bench_tasks (int argc, char **argv);
+int cli_bench_queue (int argc, char **argv);
 int cli_bench_echo (int argc, char **argv);
 
 #endif

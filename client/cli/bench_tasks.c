@@ -101,13 +101,6 @@ s_throughput (zmp_pool_t *pool, long count, long chunksize,
     return (double) count / seconds;
 }
 
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
 //  Round trips of one no-op task at a time: p50, p99 and max, in us.
 static int
 s_latency (zmp_pool_t *pool, long samples, double *p50, double *p99,
@@ -125,7 +118,7 @@ s_latency (zmp_pool_t *pool, long samples, double *p50, double *p99,
         zmp_value_destroy (&value);
     }
     if (rc == 0) {
-        qsort (times, (size_t) samples, sizeof (double), s_compare);
+        bench_sort (times, (size_t) samples);
         *p50 = bench_percentile (times, (size_t) samples, 50);
         *p99 = bench_percentile (times, (size_t) samples, 99);
         *max = times[samples - 1];
@@ -150,7 +143,7 @@ s_broker_latency (zmp_client_t *client, long samples, double *p50,
         zmp_value_destroy (&status);
     }
     if (rc == 0) {
-        qsort (times, (size_t) samples, sizeof (double), s_compare);
+        bench_sort (times, (size_t) samples);
         *p50 = bench_percentile (times, (size_t) samples, 50);
     }
     free (times);
@@ -179,7 +172,7 @@ s_floor (const char *endpoint, long samples, long messages, double *rtt_p50,
         zframe_destroy (&frame);
     }
     if (rc == 0) {
-        qsort (times, (size_t) samples, sizeof (double), s_compare);
+        bench_sort (times, (size_t) samples);
         *rtt_p50 = bench_percentile (times, (size_t) samples, 50);
     }
     free (times);
@@ -218,28 +211,18 @@ s_echo_endpoint (const char *cluster, char *endpoint, size_t size,
     snprintf (endpoint, size, "tcp://127.0.0.1:*");
 }
 
-static double
-s_median_of (double *values, int runs)
-{
-    double *copy = (double *) calloc ((size_t) runs, sizeof (double));
-    memcpy (copy, values, (size_t) runs * sizeof (double));
-    double median = bench_median (copy, (size_t) runs);
-    free (copy);
-    return median;
-}
-
 static void
 s_report (tasks_bench_t *self, const bench_machine_t *machine, bool json,
           const char *cluster, const char *floor_endpoint)
 {
-    double chunk1 = s_median_of (self->chunk1, self->runs);
-    double chunked = s_median_of (self->chunked, self->runs);
-    double p50 = s_median_of (self->p50, self->runs);
-    double p99 = s_median_of (self->p99, self->runs);
-    double max = s_median_of (self->max, self->runs);
-    double floor_rtt = s_median_of (self->floor_rtt, self->runs);
-    double broker_rtt = s_median_of (self->broker_rtt, self->runs);
-    double floor_rate = s_median_of (self->floor_rate, self->runs);
+    double chunk1 = bench_median_of (self->chunk1, (size_t) self->runs);
+    double chunked = bench_median_of (self->chunked, (size_t) self->runs);
+    double p50 = bench_median_of (self->p50, (size_t) self->runs);
+    double p99 = bench_median_of (self->p99, (size_t) self->runs);
+    double max = bench_median_of (self->max, (size_t) self->runs);
+    double floor_rtt = bench_median_of (self->floor_rtt, (size_t) self->runs);
+    double broker_rtt = bench_median_of (self->broker_rtt, (size_t) self->runs);
+    double floor_rate = bench_median_of (self->floor_rate, (size_t) self->runs);
     if (json) {
         json_t *object = json_pack (
             "{s:I, s:I, s:I, s:f, s:f, s:{s:f, s:f, s:f}, s:{s:f, s:f}, "

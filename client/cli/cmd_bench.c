@@ -1,4 +1,5 @@
-/*  cmd_bench - `zmpool bench armstrong|tasks|echo`, and what they share
+/*  cmd_bench - `zmpool bench armstrong|tasks|queue|echo`, and what they
+    share
 */
 #include "bench.h"
 
@@ -19,6 +20,8 @@ static const char *s_usage =
     "              fork and pipes, and tasks through the cluster\n"
     "  tasks       per-task cost: throughput at chunksize 1 and chunked, and\n"
     "              one-task round trips, beside the transport floor\n"
+    "  queue       queue puts and gets in memory and with a state\n"
+    "              directory (--fsync never, always): the journal's cost\n"
     "  echo        a plain ROUTER that echoes what it gets: the floor that\n"
     "              `bench tasks` measures itself against\n"
     "\n"
@@ -45,6 +48,8 @@ cli_bench (int argc, char **argv)
         return cli_bench_armstrong (argc - 1, argv + 1);
     if (streq (argv[1], "tasks"))
         return cli_bench_tasks (argc - 1, argv + 1);
+    if (streq (argv[1], "queue"))
+        return cli_bench_queue (argc - 1, argv + 1);
     if (streq (argv[1], "echo"))
         return cli_bench_echo (argc - 1, argv + 1);
     return cli_usage_error ("bench", "'%s' is not a benchmark", argv[1]);
@@ -127,6 +132,22 @@ bench_median (double *values, size_t count)
     qsort (values, count, sizeof (double), s_compare_doubles);
     return count % 2 ? values[count / 2]
                      : (values[count / 2 - 1] + values[count / 2]) / 2;
+}
+
+double
+bench_median_of (const double *values, size_t count)
+{
+    double *copy = (double *) calloc (count ? count : 1, sizeof (double));
+    memcpy (copy, values, count * sizeof (double));
+    double median = bench_median (copy, count);
+    free (copy);
+    return median;
+}
+
+void
+bench_sort (double *values, size_t count)
+{
+    qsort (values, count, sizeof (double), s_compare_doubles);
 }
 
 //  --------------------------------------------------------------------------
