@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 
 typedef struct {
@@ -1441,6 +1442,88 @@ test_store_journal_is_compacted_and_one_brokers (void **state)
     s_ok_nil (f, s_call (f, "A", "join", joinable, ARGS (zmp_int (0)), NONE));
 }
 
+//  Write a journal of records (msgpack values, framed as the broker
+//  frames them) in place of the fixture's, and open it on a new store.
+//  Returns what opening it returned.
+static int
+s_open_written (fixture_t *f, const msgpack_object *records, size_t count,
+                zmp_error_t *error)
+{
+    zmp_store_destroy (&f->store);
+    FILE *file = fopen (f->path, "w");
+    assert_non_null (file);
+    for (size_t index = 0; index < count; index++) {
+        zframe_t *body = s_pack (&records[index]);
+        uint32_t size = (uint32_t) zframe_size (body);
+        uint32_t sum = (uint32_t) crc32 (0, zframe_data (body), size);
+        unsigned char header[8];
+        for (int byte = 0; byte < 4; byte++) {
+            header[byte] = (unsigned char) (size >> (8 * byte));
+            header[4 + byte] = (unsigned char) (sum >> (8 * byte));
+        }
+        assert_int_equal (fwrite (header, 1, 8, file), 8);
+        assert_int_equal (fwrite (zframe_data (body), 1, size, file), size);
+        zframe_destroy (&body);
+    }
+    fclose (file);
+    f->store = zmp_store_new (s_on_reply, f, 0, 0);
+    return s_journal_open (f, ZMP_STORE_FSYNC_ALWAYS, error);
+}
+
+//  Records whose checksums are right but which the broker never writes
+//  stop it, naming the damage; a good journal of the same shape opens
+static void
+test_store_journal_refuses_records_it_never_writes (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    msgpack_object magic_items[] = { zmp_str ("zmpool-journal"), zmp_uint (1) };
+    msgpack_object magic = zmp_array (magic_items, 2);
+    msgpack_object queue_items[] = { zmp_str ("queue"), zmp_uint (77),
+                                     zmp_uint (0),      zmp_bool (false),
+                                     zmp_uint (0),      zmp_bool (false) };
+    msgpack_object queue = zmp_array (queue_items, 6);
+    msgpack_object take_items[] = { zmp_str ("take"), zmp_uint (77) };
+    msgpack_object take = zmp_array (take_items, 2);
+    msgpack_object stranger_items[] = { zmp_str ("done"), zmp_uint (78) };
+    msgpack_object stranger = zmp_array (stranger_items, 2);
+    msgpack_object verb_items[] = { zmp_str ("shred"), zmp_uint (77) };
+    msgpack_object verb = zmp_array (verb_items, 2);
+    msgpack_object short_items[] = { zmp_str ("queue"), zmp_uint (79) };
+    msgpack_object short_queue = zmp_array (short_items, 2);
+    msgpack_object version_items[] = { zmp_str ("zmpool-journal"),
+                                       zmp_uint (2) };
+    msgpack_object version = zmp_array (version_items, 2);
+    msgpack_object nil = zmp_nil ();
+    struct {
+        msgpack_object records[3];
+        size_t count;
+        const char *why;
+    } cases[] = {
+        { { queue, queue }, 2, "no zmpool journal header" },
+        { { version, queue }, 2, "version" },
+        { { magic, queue, queue }, 3, "made twice" },
+        { { magic, queue, take }, 3, "empty queue" },
+        { { magic, queue, stranger }, 3, "never made" },
+        { { magic, queue, verb }, 3, "unknown operation" },
+        { { magic, short_queue, queue }, 3, "malformed" },
+        { { magic, nil, queue }, 3, "not [operation" },
+    };
+    zmp_error_t error;
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        if (s_open_written (f, cases[index].records, cases[index].count, &error)
+            != -1)
+            fail_msg ("case %zu opened", index);
+        assert_int_equal (error.kind, ZMP_ERR_PROTOCOL);
+        if (!strstr (error.message, cases[index].why))
+            fail_msg ("case %zu: %s", index, error.message);
+        assert_int_equal (zmp_store_objects (f->store), 0);
+    }
+    msgpack_object good[] = { magic, queue };
+    assert_int_equal (s_open_written (f, good, 2, &error), 0);
+    assert_int_equal (s_ok_int (f, s_call (f, "A", "qsize", 77, NONE, NONE)),
+                      0);
+}
+
 int
 main (void)
 {
@@ -1486,6 +1569,7 @@ main (void)
         T (test_store_journal_holds_replayed_objects_for_their_holders),
         T (test_store_journal_cuts_a_torn_end_and_refuses_damage),
         T (test_store_journal_is_compacted_and_one_brokers),
+        T (test_store_journal_refuses_records_it_never_writes),
 #undef T
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
