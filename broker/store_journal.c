@@ -667,6 +667,11 @@ zmp_store_journal_sync (zmp_store_t *self, zmp_error_t *error)
     }
     journal->size += journal->pending.size;
     journal->pending.size = 0;
+    if (journal->pending.alloc > JOURNAL_CHUNK) {
+        //  A turn of large items: give the memory back
+        msgpack_sbuffer_destroy (&journal->pending);
+        msgpack_sbuffer_init (&journal->pending);
+    }
     if (s_maybe_compact (self, error)) {
         journal->broken = true;
         return -1;
