@@ -62,6 +62,7 @@ struct broker_peer {
     char key[2 * 256 + 1];    //  Hex of the routing id: the hash key
     zframe_t *routing_id;     //  Owned
     zmp_proto_hello_t hello;  //  What it said it is
+    char user[48];            //  Its CURVE public key (Z85), or "" without
     int64_t seen_at;          //  zclock_mono () ms of its last message
     int64_t sent_at;          //  zclock_mono () ms of our last send
     int64_t joined_at;        //  zclock_mono () ms of its HELLO

@@ -22,14 +22,18 @@
 */
 #include "broker_internal.h"
 
+#include "zmp_curve.h"
 #include "zmp_error.h"
 #include "zmp_log.h"
 #include "zmp_value.h"
 
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BROKER_RECV_BATCH 1000  //  Messages taken per turn, at most
+//  Failed handshakes: a log line at most this often
+#define BROKER_REFUSED_LOG_MS 10000
 
 struct zmp_broker {
     zmp_broker_config_t config;  //  Strings borrowed from the caller
@@ -37,6 +41,10 @@ struct zmp_broker {
     char *endpoint;              //  Owned: as bound, port resolved
     broker_sched_t sched;        //  Peers, pools, tasks
     zmp_store_t *store;          //  Owned: the shared objects
+    zactor_t *auth;              //  Owned: zauth, with CURVE keys
+    zactor_t *monitor;           //  Owned: the router's failed handshakes
+    uint64_t refused;            //  Handshakes failed since the last log
+    int64_t refused_logged_at;   //  zclock_mono () ms of that log
     long client_grace_ms;        //  The config's, or its default
     int64_t started_at;          //  zclock_mono () ms
     int64_t next_tick_at;        //  zclock_mono () ms
@@ -56,8 +64,100 @@ s_setting (long value, long fallback)
     return value == 0 ? fallback : value < 0 ? 0 : value;
 }
 
+//  Keys both or neither; an endpoint others can reach only with them, or
+//  when told it is insecure. Returns 0, or -1 with kind usage.
+static int
+s_check_security (const zmp_broker_config_t *config, zmp_error_t *error)
+{
+    if (!config->curve_secret != !config->curve_keys) {
+        zmp_error_set (error, ZMP_ERR_USAGE,
+                       "CURVE needs both the broker's key pair and the "
+                       "directory of the keys it lets in");
+        return -1;
+    }
+    if (config->curve_secret || zmp_endpoint_is_local (config->endpoint))
+        return 0;
+    if (!config->insecure) {
+        zmp_error_set (error, ZMP_ERR_USAGE,
+                       "%s can be reached from other hosts, and without "
+                       "CURVE keys anyone who reaches it can run tasks: give "
+                       "the broker keys (--curve-secret, --curve-keys), or "
+                       "--insecure on a network you trust",
+                       config->endpoint);
+        return -1;
+    }
+    zmp_warning ("broker: %s is open to anyone who reaches it: no keys, no "
+                 "encryption (--insecure)",
+                 config->endpoint);
+    return 0;
+}
+
+//  CURVE on the router: its key pair, and zauth letting in the peers whose
+//  public keys are in the keys directory (their roles in the files).
+//  Returns 0, or -1 with kind usage.
+static int
+s_secure (zmp_broker_t *self, zmp_error_t *error)
+{
+    struct stat info;
+    if (stat (self->config.curve_keys, &info) || !S_ISDIR (info.st_mode)) {
+        zmp_error_set (error, ZMP_ERR_USAGE,
+                       "the keys directory %s is not a directory",
+                       self->config.curve_keys);
+        return -1;
+    }
+    zcert_t *cert = zmp_curve_load_secret (self->config.curve_secret, error);
+    if (!cert)
+        return -1;
+    self->auth = zactor_new (zauth, NULL);
+    assert (self->auth);
+    zstr_sendx (self->auth, "CURVE", self->config.curve_keys, NULL);
+    zsock_wait (self->auth);
+    zcert_apply (cert, self->router);
+    zcert_destroy (&cert);
+    zsock_set_curve_server (self->router, 1);
+    zsock_set_zap_domain (self->router, ZMP_CURVE_ZAP_DOMAIN);
+    self->monitor = zmp_curve_monitor (self->router);
+    return 0;
+}
+
+//  Log failed handshakes: the first at once, then at most one line every
+//  BROKER_REFUSED_LOG_MS with how many more there were (a refused peer
+//  tries again ten times a second)
+static void
+s_log_refused (zmp_broker_t *self, int64_t now)
+{
+    if (self->refused == 0
+        || now - self->refused_logged_at < BROKER_REFUSED_LOG_MS)
+        return;
+    zmp_warning ("broker: %llu connections to %s failed CURVE "
+                 "authentication (a key not in %s, a wrong broker key, or "
+                 "none)",
+                 (unsigned long long) self->refused, self->endpoint,
+                 self->config.curve_keys);
+    self->refused = 0;
+    self->refused_logged_at = now;
+}
+
+static void
+s_on_monitor (zmp_broker_t *self, int64_t now)
+{
+    zmsg_t *event = zmsg_recv (self->monitor);
+    char *name = event ? zmsg_popstr (event) : NULL;
+    //  Not NO_DETAIL: a connection closed in its handshake is also what a
+    //  port probe does (zmpool status checks the port first)
+    if (name
+        && (streq (name, "HANDSHAKE_FAILED_AUTH")
+            || streq (name, "HANDSHAKE_FAILED_PROTOCOL"))) {
+        self->refused++;
+        s_log_refused (self, now);
+    }
+    zstr_free (&name);
+    zmsg_destroy (&event);
+}
+
 //  --------------------------------------------------------------------------
 //  Bind the broker.
+
 
 zmp_broker_t *
 zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
@@ -77,6 +177,10 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
                        "heartbeat must be %d to %d ms and liveness %d to %d",
                        ZMP_PROTO_HEARTBEAT_MIN, ZMP_PROTO_HEARTBEAT_MAX,
                        ZMP_PROTO_LIVENESS_MIN, ZMP_PROTO_LIVENESS_MAX);
+        free (self);
+        return NULL;
+    }
+    if (s_check_security (&self->config, error)) {
         free (self);
         return NULL;
     }
@@ -115,6 +219,10 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
     zsock_set_linger (self->router, 200);
     zsock_set_sndhwm (self->router, 10000);
     zsock_set_rcvhwm (self->router, 10000);
+    if (config->curve_secret && s_secure (self, error)) {
+        zmp_broker_destroy (&self);
+        return NULL;
+    }
     if (zsock_bind (self->router, "%s", config->endpoint) == -1) {
         zmp_error_set (error, ZMP_ERR_SYSTEM, "cannot bind %s: %s",
                        config->endpoint, zmq_strerror (zmq_errno ()));
@@ -149,7 +257,9 @@ zmp_broker_destroy (zmp_broker_t **self_p)
         zmp_broker_t *self = *self_p;
         broker_sched_destroy (&self->sched);  //  Tasks release their objects
         zmp_store_destroy (&self->store);
+        zactor_destroy (&self->monitor);  //  Before the socket it watches
         zsock_destroy (&self->router);
+        zactor_destroy (&self->auth);
         zstr_free (&self->endpoint);
         free (self);
         *self_p = NULL;
@@ -290,17 +400,51 @@ s_welcome (zmp_broker_t *self, broker_peer_t *peer)
     s_send_now (self, peer, &msg);
 }
 
-//  True if peer is the client that says hello: the same process and, if
-//  session (a new connection), the same client in it
+//  True if peer is the client that says hello with key user: the same
+//  process with the same key and, if session (a new connection), the same
+//  client in it
 static bool
 s_same_client (const broker_peer_t *peer, const zmp_proto_hello_t *hello,
-               bool session)
+               const char *user, bool session)
 {
     return peer->hello.role == ZMP_ROLE_CLIENT && hello->role == ZMP_ROLE_CLIENT
            && peer->hello.pid == hello->pid
-           && streq (peer->hello.host, hello->host)
+           && streq (peer->hello.host, hello->host) && streq (peer->user, user)
            && (!session
                || (hello->session && peer->hello.session == hello->session));
+}
+
+//  With CURVE keys: the role in the file of the peer's key must be the one
+//  it says HELLO as; a worker's key may also register task processes of
+//  its own agent (same key, host and agent pid) as clients, for their
+//  shared objects. Returns NULL, or why not.
+static const char *
+s_role_refused (zmp_broker_t *self, zframe_t *body,
+                const zmp_proto_hello_t *hello, const char *user)
+{
+    const char *role = zframe_meta (body, "role");
+    if (!role)
+        return "not authorised: the key has no role (make keys with zmpool "
+               "keygen --role)";
+    if (hello->role == ZMP_ROLE_WORKER)
+        return streq (role, "worker") ? NULL
+                                      : "not authorised: the key is not a "
+                                        "worker's, it cannot register a worker";
+    if (streq (role, "client"))
+        return NULL;
+    if (streq (role, "worker") && hello->agent_pid) {
+        zlistx_t *workers = self->sched.workers;
+        for (broker_peer_t *agent = (broker_peer_t *) zlistx_first (workers);
+             agent; agent = (broker_peer_t *) zlistx_next (workers))
+            if (!agent->gone && streq (agent->user, user)
+                && agent->hello.pid == hello->agent_pid
+                && streq (agent->hello.host, hello->host))
+                return NULL;
+        return "not authorised: a worker's key registers the task processes "
+               "of its own agent only";
+    }
+    return "not authorised: the key is not a client's, it cannot register a "
+           "client";
 }
 
 static void
@@ -309,15 +453,27 @@ s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
 {
     zmp_proto_hello_t hello;
     zmp_error_t error;
-    if (zmp_proto_decode_hello (zmsg_next (msg), &hello, &error)) {
+    zframe_t *body = zmsg_next (msg);
+    if (zmp_proto_decode_hello (body, &hello, &error)) {
         s_reject (self, *routing_id_p, peer, ZMP_ERR_PROTOCOL, error.message,
+                  false);
+        return;
+    }
+    //  Who the connection's key says it is (CURVE)
+    const char *user_id = self->auth ? zframe_meta (body, "User-Id") : NULL;
+    char user[sizeof peer->user];
+    snprintf (user, sizeof user, "%s", user_id ? user_id : "");
+    const char *refused =
+        self->auth ? s_role_refused (self, body, &hello, user) : NULL;
+    if (refused) {
+        s_reject (self, *routing_id_p, peer, ZMP_ERR_NOT_AUTHORIZED, refused,
                   false);
         return;
     }
     if (peer) {
         //  Said hello again: it restarted or lost us. Start it afresh; if
         //  it is the same client process, its shared objects stay
-        bool same = s_same_client (peer, &hello, false);
+        bool same = s_same_client (peer, &hello, user, false);
         broker_peer_remove (&self->sched, peer, "said HELLO again",
                             same ? BROKER_PEER_RETURNED : BROKER_PEER_DIED);
         broker_sched_reap (&self->sched);
@@ -328,7 +484,7 @@ s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
         zlistx_t *clients = self->sched.clients;
         for (broker_peer_t *old = (broker_peer_t *) zlistx_first (clients); old;
              old = (broker_peer_t *) zlistx_next (clients))
-            if (!old->gone && s_same_client (old, &hello, true)) {
+            if (!old->gone && s_same_client (old, &hello, user, true)) {
                 broker_peer_remove (&self->sched, old,
                                     "came back on a new connection",
                                     BROKER_PEER_RETURNED);
@@ -338,6 +494,7 @@ s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
             }
     }
     peer = broker_peer_add (&self->sched, routing_id_p, key, &hello, now);
+    snprintf (peer->user, sizeof peer->user, "%s", user);
     char name[64];
     zmp_log_clean (hello.name, strlen (hello.name), name, sizeof name);
     if (hello.role == ZMP_ROLE_WORKER)
@@ -864,11 +1021,20 @@ zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
         self->config.ready_fd = -1;
     }
     self->next_tick_at = zclock_mono () + self->config.heartbeat_ms / 2;
-    zmq_pollitem_t items[2] = {
-        { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
-        { pipe ? zsock_resolve (pipe) : NULL, 0, ZMQ_POLLIN, 0 }
-    };
-    int count = pipe ? 2 : 1;
+    //  The router, then the pipe and the monitor when there are
+    zmq_pollitem_t items[3] = { { zsock_resolve (self->router), 0, ZMQ_POLLIN,
+                                  0 } };
+    int count = 1, pipe_at = -1, monitor_at = -1;
+    if (pipe) {
+        items[count] =
+            (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
+        pipe_at = count++;
+    }
+    if (self->monitor) {
+        items[count] =
+            (zmq_pollitem_t){ zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 };
+        monitor_at = count++;
+    }
     while (!zsys_interrupted && !self->stopping) {
         int64_t wake_at = self->next_tick_at;
         int64_t deadline = zmp_store_next_deadline (self->store);
@@ -892,7 +1058,9 @@ zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
                 s_on_message (self, msg, now);
                 zmsg_destroy (&msg);
             }
-        if (count == 2 && (items[1].revents & ZMQ_POLLIN)) {
+        if (monitor_at > 0 && (items[monitor_at].revents & ZMQ_POLLIN))
+            s_on_monitor (self, now);
+        if (pipe_at > 0 && (items[pipe_at].revents & ZMQ_POLLIN)) {
             char *command = zstr_recv (pipe);
             if (!command || streq (command, "$TERM"))
                 self->stopping = true;
@@ -904,6 +1072,7 @@ zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
             break;
         broker_sched_reap (&self->sched);
         if (now >= self->next_tick_at) {
+            s_log_refused (self, now);
             s_tick (self, now);
             broker_sched_reap (&self->sched);
             if (!s_commit (self))

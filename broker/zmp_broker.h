@@ -49,6 +49,10 @@ typedef struct {
                             //  across restarts (zmp_store_journal_open)
     bool fsync_never;       //  With state_dir: write each turn's changes
                             //  without fdatasync
+    const char *curve_secret;  //  NULL, or the broker's key pair (CURVE)
+    const char *curve_keys;    //  With curve_secret: the directory of the
+                               //  public keys of the peers it lets in
+    bool insecure;  //  Bind an endpoint others can reach without CURVE
 } zmp_broker_config_t;
 
 #define ZMP_BROKER_CLIENT_GRACE_MS 10000
@@ -63,7 +67,10 @@ typedef struct {
 
 //  Bind the broker's socket. Returns NULL with kind usage if heartbeat_ms
 //  or liveness is outside ZMP_PROTO_HEARTBEAT_MIN..MAX or
-//  ZMP_PROTO_LIVENESS_MIN..MAX, with kind system if the endpoint cannot
+//  ZMP_PROTO_LIVENESS_MIN..MAX, if the endpoint can be reached from other
+//  hosts and there are no CURVE keys nor insecure (anyone who reached it
+//  could run tasks), if only one of curve_secret and curve_keys is given or
+//  either does not load; with kind system if the endpoint cannot
 //  be bound (the message names it and the reason), or with the state
 //  directory's error. A state directory's queues and pipes are replayed
 //  and held for liveness x heartbeat + client grace, the time a client has

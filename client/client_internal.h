@@ -95,6 +95,10 @@ struct zmp_client {
     int64_t agent_pid;         //  A task process's agent, else 0
     uint64_t session;          //  Random: who we are across connections
     uint64_t broker_run;       //  The broker's run, from its WELCOME
+    zcert_t *curve_cert;       //  Owned: our key pair, or NULL (no CURVE)
+    char curve_server[48];     //  The broker's public key (Z85), with it
+    zmp_error_t refused;       //  Why the broker refused us (handshake, or
+                               //  HELLO), until it welcomes us
     uint64_t async_in_flight;  //  apply_async tasks not yet answered
     uint64_t max_in_flight;    //  ...beyond which apply_async waits
     char host[ZMP_PROTO_HOST_MAX + 1];

@@ -21,9 +21,11 @@
 */
 #include "client_internal.h"
 
+#include "zmp_curve.h"
 #include "zmp_error.h"
 #include "zmp_log.h"
 #include "zmp_value.h"
+
 
 #include <errno.h>
 #include <limits.h>
@@ -263,10 +265,11 @@ client_fail_job (zmp_client_t *client, job_t *job, const zmp_error_t *error)
 typedef struct {
     zmp_client_t *client;
     zsock_t *pipe;
-    zsock_t *socket;   //  DEALER to the broker
-    zlistx_t *unsent;  //  zmsg_t * the socket has not taken yet
-    int64_t seen_at;   //  zclock_mono () ms of the broker's last word
-    int64_t sent_at;   //  zclock_mono () ms of our last send
+    zsock_t *socket;    //  DEALER to the broker
+    zactor_t *monitor;  //  Its handshake failures
+    zlistx_t *unsent;   //  zmsg_t * the socket has not taken yet
+    int64_t seen_at;    //  zclock_mono () ms of the broker's last word
+    int64_t sent_at;    //  zclock_mono () ms of our last send
     int64_t next_tick_at;
     bool stop;
 } io_t;
@@ -360,6 +363,21 @@ s_give_up (zmp_client_t *client)
     s_fail_jobs (client, true);
 }
 
+//  The broker refused us: say so once, to a waiting connect too, and lose
+//  it if it had welcomed us. Lock held.
+static void
+s_refused (io_t *io, const zmp_error_t *error)
+{
+    zmp_client_t *client = io->client;
+    if (client->refused.kind == ZMP_ERR_NONE
+        || !streq (client->refused.message, error->message))
+        zmp_error ("client: %s", error->message);
+    client->refused = *error;
+    if (client->welcomed)
+        s_lose_broker (io, error->message);
+    pthread_cond_broadcast (&client->cond);
+}
+
 //  A new broker run, which knows nothing of our attachments: attach our
 //  objects again, ahead of any task or call (a broker with a state
 //  directory replayed them; one without answers not_found, and the next
@@ -425,6 +443,7 @@ s_on_welcome (io_t *io, zmsg_t *msg)
     client->gave_up = false;
     client->welcomed = true;
     client->lost = false;
+    zmp_error_clear (&client->refused);
     client->heartbeat_ms = welcome.heartbeat_ms;
     client->liveness = welcome.liveness;
     client->slots = (int) welcome.slots;
@@ -565,6 +584,16 @@ s_on_message (io_t *io, zmsg_t *msg)
                 pthread_mutex_lock (&client->mutex);
                 s_lose_broker (io, notice.message);
                 pthread_mutex_unlock (&client->mutex);
+            } else if (notice.kind == ZMP_ERR_NOT_AUTHORIZED
+                       && !client->welcomed) {
+                //  Our HELLO, refused
+                zmp_error_t refused;
+                zmp_error_set (&refused, ZMP_ERR_NOT_AUTHORIZED,
+                               "the broker at %s refused this client: %s",
+                               client->endpoint, notice.message);
+                pthread_mutex_lock (&client->mutex);
+                s_refused (io, &refused);
+                pthread_mutex_unlock (&client->mutex);
             } else
                 zmp_warning ("client: the broker refused a message: %s",
                              notice.message);
@@ -599,6 +628,7 @@ s_run_callbacks (io_t *io)
 static int
 s_io_connect (io_t *io)
 {
+    zactor_destroy (&io->monitor);  //  Before the socket it watches
     if (io->socket) {
         zsock_set_linger (io->socket, 0);
         zsock_destroy (&io->socket);
@@ -607,6 +637,11 @@ s_io_connect (io_t *io)
     io->socket = zsock_new (ZMQ_DEALER);
     if (!io->socket)
         return -1;
+    zmp_client_t *client = io->client;
+    if (client->curve_cert)
+        zmp_curve_apply_client (io->socket, client->curve_cert,
+                                client->curve_server);
+    io->monitor = zmp_curve_monitor (io->socket);
     zsock_set_sndtimeo (io->socket, 0);
     zsock_set_rcvtimeo (io->socket, 0);
     zsock_set_linger (io->socket, 100);
@@ -643,6 +678,27 @@ s_tick (io_t *io, int64_t now)
         zlistx_add_end (io->unsent, zmp_proto_new (ZMP_PROTO_HEARTBEAT));
     //  Half the interval: no gap between two sends reaches 1.5 intervals
     io->next_tick_at = now + heartbeat_ms / 2;
+}
+
+//  A handshake with the broker failed (its keys, or ours)
+static void
+s_on_monitor (io_t *io)
+{
+    zmsg_t *event = zmsg_recv (io->monitor);
+    char *name = event ? zmsg_popstr (event) : NULL;
+    char *value = event ? zmsg_popstr (event) : NULL;
+    zmp_client_t *client = io->client;
+    zmp_error_t error;
+    if (name && value
+        && zmp_curve_handshake_failed (name, value, client->endpoint,
+                                       client->curve_cert != NULL, &error)) {
+        pthread_mutex_lock (&client->mutex);
+        s_refused (io, &error);
+        pthread_mutex_unlock (&client->mutex);
+    }
+    zstr_free (&name);
+    zstr_free (&value);
+    zmsg_destroy (&event);
 }
 
 //  Take the outbox in one lock; its messages go behind the unsent ones.
@@ -687,16 +743,20 @@ s_io_actor (zsock_t *pipe, void *args)
     io.seen_at = io.sent_at = zclock_mono ();
     io.next_tick_at = io.seen_at + CLIENT_HEARTBEAT_MS;
 
-    zmq_pollitem_t items[2] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-                                { zsock_resolve (io.socket), 0, 0, 0 } };
+    zmq_pollitem_t items[3] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+                                { zsock_resolve (io.socket), 0, 0, 0 },
+                                { NULL, 0, ZMQ_POLLIN, 0 } };
     while (!io.stop) {
         s_send_unsent (&io);
         items[1].socket = zsock_resolve (io.socket);  //  Made anew when lost
+        items[2].socket = io.monitor ? zsock_resolve (io.monitor) : NULL;
         items[1].events = ZMQ_POLLIN;
         if (zlistx_size (io.unsent))
             items[1].events |= ZMQ_POLLOUT;
         int64_t wait_ms = io.next_tick_at - zclock_mono ();
-        if (zmq_poll (items, 2, (long) (wait_ms > 0 ? wait_ms : 0)) < 0
+        if (zmq_poll (items, io.monitor ? 3 : 2,
+                      (long) (wait_ms > 0 ? wait_ms : 0))
+                < 0
             && zmq_errno () != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
@@ -708,6 +768,8 @@ s_io_actor (zsock_t *pipe, void *args)
             zmsg_destroy (&msg);
         }
         s_take_outbox (&io);
+        if (io.monitor && (items[2].revents & ZMQ_POLLIN))
+            s_on_monitor (&io);
         if (items[1].revents & ZMQ_POLLIN)
             for (int taken = 0; taken < CLIENT_RECV_BATCH; taken++) {
                 zmsg_t *msg = zmsg_recv (io.socket);
@@ -727,16 +789,37 @@ s_io_actor (zsock_t *pipe, void *args)
     if (io.socket)
         s_send_unsent (&io);
     zlistx_destroy (&io.unsent);
+    zactor_destroy (&io.monitor);
     zsock_destroy (&io.socket);
 }
 
 //  --------------------------------------------------------------------------
 //  Connect to a broker.
 
+static zmp_client_t *s_connect (const char *endpoint, int timeout_ms,
+                                int64_t agent_pid, zcert_t **cert_p,
+                                const char *server_key, zmp_error_t *error);
+
+
 zmp_client_t *
 zmp_client_connect (const char *endpoint, int timeout_ms, zmp_error_t *error)
 {
     return client_connect (endpoint, timeout_ms, 0, error);
+}
+
+zmp_client_t *
+zmp_client_connect_curve (const char *endpoint, int timeout_ms,
+                          const char *secret_path, const char *server_path,
+                          zmp_error_t *error)
+{
+    assert (secret_path && server_path);
+    char server_key[ZMP_CURVE_KEY_SIZE];
+    if (zmp_curve_load_public (server_path, server_key, error))
+        return NULL;
+    zcert_t *cert = zmp_curve_load_secret (secret_path, error);
+    if (!cert)
+        return NULL;
+    return s_connect (endpoint, timeout_ms, 0, &cert, server_key, error);
 }
 
 //  --------------------------------------------------------------------------
@@ -745,6 +828,20 @@ zmp_client_connect (const char *endpoint, int timeout_ms, zmp_error_t *error)
 zmp_client_t *
 client_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
                 zmp_error_t *error)
+{
+    zcert_t *cert;
+    char server_key[ZMP_CURVE_KEY_SIZE];
+    if (zmp_curve_from_env (&cert, server_key, error))
+        return NULL;
+    return s_connect (endpoint, timeout_ms, agent_pid, &cert, server_key,
+                      error);
+}
+
+//  Connect, with the key pair *cert_p (taken; NULL: no CURVE) and the
+//  broker's public key
+static zmp_client_t *
+s_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
+           zcert_t **cert_p, const char *server_key, zmp_error_t *error)
 {
     zmp_log_init_library ();
     if (!endpoint)
@@ -770,6 +867,10 @@ client_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
     self->next_serial = 1;
     self->next_pool_id = 1;
     self->agent_pid = agent_pid;
+    self->curve_cert = *cert_p;
+    *cert_p = NULL;
+    snprintf (self->curve_server, sizeof self->curve_server, "%s", server_key);
+    zmp_error_clear (&self->refused);
     if (getrandom (&self->session, sizeof self->session, 0)
         != (ssize_t) sizeof self->session)
         self->session =
@@ -803,15 +904,20 @@ client_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
     }
     struct timespec deadline = client_deadline (timeout_ms);
     pthread_mutex_lock (&self->mutex);
-    while (!self->welcomed)
+    while (!self->welcomed && self->refused.kind == ZMP_ERR_NONE)
         if (client_wait (self, &self->cond, &deadline) == ETIMEDOUT)
             break;
     bool welcomed = self->welcomed;
+    zmp_error_t refused = self->refused;
     pthread_mutex_unlock (&self->mutex);
     if (!welcomed) {
-        zmp_error_set (error, ZMP_ERR_UNREACHABLE,
-                       "cannot reach broker at %s (no reply in %d ms)",
-                       endpoint, timeout_ms);
+        if (refused.kind != ZMP_ERR_NONE) {
+            if (error)
+                *error = refused;
+        } else
+            zmp_error_set (error, ZMP_ERR_UNREACHABLE,
+                           "cannot reach broker at %s (no reply in %d ms)",
+                           endpoint, timeout_ms);
         zmp_client_destroy (&self);
     }
     return self;
@@ -833,6 +939,7 @@ zmp_client_destroy (zmp_client_t **self_p)
         zactor_destroy (&self->actor);  //  Sends $TERM; it says BYE
         //  Jobs the user never destroyed stay theirs; only forget them
         zhashx_destroy (&self->jobs);
+        zcert_destroy (&self->curve_cert);
         zlistx_destroy (&self->callbacks);
         zlistx_destroy (&self->pools);
         zlistx_destroy (&self->outbox);

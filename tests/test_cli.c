@@ -12,6 +12,7 @@
 #include "zmp_cores.h"
 #include "zmp_testkit.h"
 
+#include <czmq.h>
 #include <dirent.h>
 #include <jansson.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char s_endpoint[256];
@@ -722,6 +724,161 @@ test_cli_broker_state_dir_errors (void **state)
     assert_int_equal (rmdir (dir), 0);
 }
 
+//  zmpool keygen NAME in dir with role; fails the test if it fails
+static void
+s_keygen (const char *dir, const char *role, const char *name)
+{
+    const char *args[] = { "keygen", "--dir", dir, "--role", role, name, NULL };
+    run_t run = s_run (args, NULL);
+    if (run.status != 0)
+        fail_msg ("keygen %s: %s", name, run.err);
+    s_run_free (&run);
+}
+
+//  `zmpool map square 3` as the client with the key pair secret (NULL:
+//  none) and the broker's public key server
+static run_t
+s_map_as (const char *endpoint, const char *secret, const char *server)
+{
+    testkit_setenv ("ZMPOOL_CURVE_SECRET", secret);
+    testkit_setenv ("ZMPOOL_CURVE_SERVER", secret ? server : NULL);
+    const char *args[] = { "map", "--connect", endpoint, "square", "3", NULL };
+    run_t run = s_run (args, NULL);
+    testkit_setenv ("ZMPOOL_CURVE_SECRET", NULL);
+    testkit_setenv ("ZMPOOL_CURVE_SERVER", NULL);
+    return run;
+}
+
+//  A broker with CURVE keys lets in the keys of its keys directory, each
+//  in its role, and refuses everyone else at once with a reason
+static void
+test_cli_curve_keys_let_in_only_whom_the_broker_lists (void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/zmp-keys-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char path[256], allowed[64], endpoint[256];
+    snprintf (allowed, sizeof allowed, "%s/allowed", dir);
+    assert_int_equal (mkdir (allowed, 0700), 0);
+    const char *names[] = { "broker", "worker", "client", "stranger" };
+    const char *roles[] = { "broker", "worker", "client", "client" };
+    for (int index = 0; index < 4; index++)
+        s_keygen (dir, roles[index], names[index]);
+    //  The files: public 0644, secret 0600; never replaced
+    struct stat info;
+    snprintf (path, sizeof path, "%s/client.key_secret", dir);
+    assert_int_equal (stat (path, &info), 0);
+    assert_int_equal (info.st_mode & 0777, 0600);
+    snprintf (path, sizeof path, "%s/client.key", dir);
+    assert_int_equal (stat (path, &info), 0);
+    assert_int_equal (info.st_mode & 0777, 0644);
+    const char *again[] = { "keygen", "--dir", dir, "client", NULL };
+    run_t run = s_run (again, NULL);
+    assert_int_equal (run.status, 2);
+    assert_non_null (strstr (run.err, "never replaced"));
+    s_run_free (&run);
+    const char *bad_role[] = { "keygen", "--role", "root", "x", NULL };
+    run = s_run (bad_role, NULL);
+    assert_int_equal (run.status, 2);
+    s_run_free (&run);
+    //  The broker lets in the worker and the client
+    for (int index = 1; index <= 2; index++) {
+        char from[256], to[256];
+        snprintf (from, sizeof from, "%s/%s.key", dir, names[index]);
+        snprintf (to, sizeof to, "%s/%s.key", allowed, names[index]);
+        assert_int_equal (link (from, to), 0);
+    }
+    char broker_secret[128], broker_public[128], worker_secret[128];
+    snprintf (broker_secret, sizeof broker_secret, "%s/broker.key_secret", dir);
+    snprintf (broker_public, sizeof broker_public, "%s/broker.key", dir);
+    snprintf (worker_secret, sizeof worker_secret, "%s/worker.key_secret", dir);
+    const char *broker_args[] = { "--curve-secret", broker_secret,
+                                  "--curve-keys", allowed, NULL };
+    pid_t broker =
+        testkit_broker_start (endpoint, sizeof endpoint, broker_args);
+    assert_true (broker > 0);
+    const char *worker_args[] = { "--curve-secret", worker_secret,
+                                  "--curve-server", broker_public, NULL };
+    pid_t worker = testkit_worker_start (endpoint, 1, worker_args);
+    assert_true (worker > 0);
+
+    char client_secret[128], stranger_secret[128];
+    snprintf (client_secret, sizeof client_secret, "%s/client.key_secret", dir);
+    snprintf (stranger_secret, sizeof stranger_secret, "%s/stranger.key_secret",
+              dir);
+    run = s_map_as (endpoint, client_secret, broker_public);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "9\n");
+    s_run_free (&run);
+    struct {
+        const char *secret, *server, *says;
+    } refused[] = {
+        { NULL, NULL, "CURVE keys" },                          //  No keys
+        { stranger_secret, broker_public, "not authorised" },  //  Not listed
+        { worker_secret, broker_public, "the key is not a client's" },
+        { client_secret, path, "the broker's public key" },  //  Wrong key
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused[0];
+         index++) {
+        int64_t started = zclock_mono ();
+        run = s_map_as (endpoint, refused[index].secret, refused[index].server);
+        if (run.status != 1 || !strstr (run.err, refused[index].says))
+            fail_msg ("case %zu: status %d: %s", index, run.status, run.err);
+        //  At once, not after the connect timeout
+        assert_true (zclock_mono () - started < 4000);
+        s_run_free (&run);
+    }
+    //  Keys rotate without a restart: a key added is let in, a key taken
+    //  out is refused from its next connection
+    char stranger_public[256], stranger_allowed[256];
+    snprintf (stranger_public, sizeof stranger_public, "%s/stranger.key", dir);
+    snprintf (stranger_allowed, sizeof stranger_allowed, "%s/stranger.key",
+              allowed);
+    assert_int_equal (link (stranger_public, stranger_allowed), 0);
+    run = s_map_as (endpoint, stranger_secret, broker_public);
+    assert_int_equal (run.status, 0);
+    s_run_free (&run);
+    assert_int_equal (unlink (stranger_allowed), 0);
+    run = s_map_as (endpoint, stranger_secret, broker_public);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "not authorised"));
+    s_run_free (&run);
+    //  A secret key others can read is refused before anything is sent
+    assert_int_equal (chmod (client_secret, 0604), 0);
+    run = s_map_as (endpoint, client_secret, broker_public);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "chmod 600"));
+    s_run_free (&run);
+    assert_int_equal (testkit_stop_cleanly (worker), 0);
+    assert_int_equal (testkit_stop_cleanly (broker), 0);
+
+    //  Without keys the broker binds no address other hosts reach, unless
+    //  told it is insecure; with one half of the keys it does not start
+    const char *open_args[] = { "broker", "--bind", "tcp://0.0.0.0:0", NULL };
+    run = s_run (open_args, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "--insecure"));
+    s_run_free (&run);
+    const char *half_args[] = { "broker", "--curve-secret", broker_secret,
+                                NULL };
+    run = s_run (half_args, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "needs both"));
+    s_run_free (&run);
+
+    const char *files[] = { "broker", "worker", "client", "stranger" };
+    for (int index = 0; index < 4; index++) {
+        snprintf (path, sizeof path, "%s/%s.key", dir, files[index]);
+        unlink (path);
+        snprintf (path, sizeof path, "%s/%s.key_secret", dir, files[index]);
+        unlink (path);
+        snprintf (path, sizeof path, "%s/%s.key", allowed, files[index]);
+        unlink (path);
+    }
+    assert_int_equal (rmdir (allowed), 0);
+    assert_int_equal (rmdir (dir), 0);
+}
+
 static void
 test_cli_broker_reports_a_busy_endpoint (void **state)
 {
@@ -761,6 +918,8 @@ main (void)
         cmocka_unit_test (test_cli_bench_queue_reports_every_configuration),
         cmocka_unit_test (test_cli_bench_usage_errors_exit_2),
         cmocka_unit_test (test_cli_broker_state_dir_errors),
+        cmocka_unit_test (
+            test_cli_curve_keys_let_in_only_whom_the_broker_lists),
         cmocka_unit_test (test_cli_broker_reports_a_busy_endpoint),
     };
     int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);

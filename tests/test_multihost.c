@@ -66,11 +66,12 @@ s_launcher (const char *action)
     return s_shell (
         "bash '%s' --template '%s %s {host} {command}' --zmpool '%s' "
         "--state '%s/state' --run-dir '%s/run' --timeout 30 "
+        "--keys '%s/keys' "
         "--broker-args '--heartbeat-ms 250 --liveness %d' "
         "--worker-args '--module %s --give-up-after 120' "
         "%s '%s/hosts' >>'%s/launcher.log' 2>&1",
-        ZMP_LAUNCHER, ZMP_NSEXEC, s_prefix, ZMPOOL_EXE, s_dir, s_dir, liveness,
-        ZMP_TEST_MODULE, action, s_dir, s_dir);
+        ZMP_LAUNCHER, ZMP_NSEXEC, s_prefix, ZMPOOL_EXE, s_dir, s_dir, s_dir,
+        liveness, ZMP_TEST_MODULE, action, s_dir, s_dir);
 }
 
 //  Stop the cluster, delete the namespaces and the directory
@@ -251,6 +252,51 @@ test_multihost_map_spreads_over_both_hosts (void **state)
     zmp_pool_destroy (&pool);
 }
 
+//  Connect from c with the keys in the environment as they are now
+static zmp_client_t *
+s_try_connect (zmp_error_t *error)
+{
+    return zmp_client_connect (BROKER_ENDPOINT, testkit_ms (5000), error);
+}
+
+//  The broker across the network lets in only the cluster's keys: a
+//  client without keys, or with a key it does not list, is refused at
+//  once with an error that says so; the cluster goes on serving
+static void
+test_multihost_broker_refuses_clients_without_its_keys (void **state)
+{
+    zmp_client_t *client = (zmp_client_t *) *state;
+    char secret[256], server[256];
+    snprintf (secret, sizeof secret, "%s", getenv ("ZMPOOL_CURVE_SECRET"));
+    snprintf (server, sizeof server, "%s", getenv ("ZMPOOL_CURVE_SERVER"));
+    zmp_error_t error;
+    unsetenv ("ZMPOOL_CURVE_SECRET");
+    unsetenv ("ZMPOOL_CURVE_SERVER");
+    int64_t started = zclock_mono ();
+    zmp_client_t *stranger = s_try_connect (&error);
+    assert_null (stranger);
+    assert_int_equal (error.kind, ZMP_ERR_NOT_AUTHORIZED);
+    assert_non_null (strstr (error.message, "CURVE"));
+    //  A key of its own, not in the broker's keys directory
+    char command[512];
+    snprintf (command, sizeof command,
+              "'%s' keygen --dir '%s' stranger >/dev/null", ZMPOOL_EXE, s_dir);
+    assert_int_equal (system (command), 0);
+    snprintf (command, sizeof command, "%s/stranger.key_secret", s_dir);
+    setenv ("ZMPOOL_CURVE_SECRET", command, 1);
+    setenv ("ZMPOOL_CURVE_SERVER", server, 1);
+    stranger = s_try_connect (&error);
+    assert_null (stranger);
+    assert_int_equal (error.kind, ZMP_ERR_NOT_AUTHORIZED);
+    assert_non_null (strstr (error.message, "not authorised"));
+    //  Both said so well before the connect timeout
+    assert_true (zclock_mono () - started < testkit_ms (5000));
+    setenv ("ZMPOOL_CURVE_SECRET", secret, 1);
+    zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
+    assert_true (s_map_uses_both_hosts (pool, 400));
+    zmp_pool_destroy (&pool);
+}
+
 static void
 test_multihost_queue_shared_by_tasks_on_both_hosts (void **state)
 {
@@ -424,6 +470,21 @@ main (void)
         waitpid (s_guardian, NULL, 0);
         return 77;
     }
+    //  CURVE keys for the cluster, made by the launcher: every connection
+    //  between the namespaces is authenticated and encrypted, and this
+    //  process's clients use the client key
+    if (s_shell ("bash '%s' --zmpool '%s' keys '%s/keys' >>'%s/launcher.log' "
+                 "2>&1",
+                 ZMP_LAUNCHER, ZMPOOL_EXE, s_dir, s_dir)) {
+        fprintf (stderr, "test_multihost: cannot make the keys\n");
+        close (s_guardian_fd);
+        waitpid (s_guardian, NULL, 0);
+        return 1;
+    }
+    snprintf (path, sizeof path, "%s/keys/client.key_secret", s_dir);
+    setenv ("ZMPOOL_CURVE_SECRET", path, 1);
+    snprintf (path, sizeof path, "%s/keys/broker.key", s_dir);
+    setenv ("ZMPOOL_CURVE_SERVER", path, 1);
     if (s_launcher ("up")) {
         fprintf (stderr, "test_multihost: the cluster did not come up:\n");
         s_shell ("cat '%s/launcher.log' '%s'/run/*.log >&2", s_dir, s_dir);
@@ -449,6 +510,9 @@ main (void)
             s_teardown),
         cmocka_unit_test_setup_teardown (
             test_multihost_map_spreads_over_both_hosts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_multihost_broker_refuses_clients_without_its_keys, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown (
             test_multihost_queue_shared_by_tasks_on_both_hosts, s_setup,
             s_teardown),

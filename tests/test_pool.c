@@ -13,11 +13,13 @@
 
 #include <zmpool.h>
 
+#include "zmp_curve.h"
 #include "zmp_testkit.h"
 #include "zmp_value.h"
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -871,6 +873,92 @@ s_fast_cluster (char *endpoint, pid_t *broker, pid_t *worker)
     return client;
 }
 
+//  A cluster with CURVE keys, through the library: zmp_client_connect_curve
+//  maps over it, and a task's process (which registers with its agent's
+//  worker key) puts into the client's queue; a client without keys is
+//  refused with not_authorized, at once
+static void
+test_client_connects_with_curve_keys (void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/zmp-pool-keys-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char allowed[64], path[256], from[256];
+    snprintf (allowed, sizeof allowed, "%s/allowed", dir);
+    assert_int_equal (mkdir (allowed, 0700), 0);
+    zmp_error_t error;
+    const char *roles[] = { "broker", "worker", "client" };
+    for (int index = 0; index < 3; index++) {
+        assert_int_equal (
+            zmp_curve_keygen (dir, roles[index], roles[index], &error), 0);
+        if (index) {
+            snprintf (from, sizeof from, "%s/%s.key", dir, roles[index]);
+            snprintf (path, sizeof path, "%s/%s.key", allowed, roles[index]);
+            assert_int_equal (link (from, path), 0);
+        }
+    }
+    char broker_secret[128], broker_public[128], worker_secret[128],
+        client_secret[128], endpoint[256];
+    snprintf (broker_secret, sizeof broker_secret, "%s/broker.key_secret", dir);
+    snprintf (broker_public, sizeof broker_public, "%s/broker.key", dir);
+    snprintf (worker_secret, sizeof worker_secret, "%s/worker.key_secret", dir);
+    snprintf (client_secret, sizeof client_secret, "%s/client.key_secret", dir);
+    const char *broker_args[] = { "--quiet",     "--curve-secret",
+                                  broker_secret, "--curve-keys",
+                                  allowed,       NULL };
+    pid_t broker =
+        testkit_broker_start (endpoint, sizeof endpoint, broker_args);
+    assert_true (broker > 0);
+    const char *worker_args[] = { "--quiet",       "--module",
+                                  ZMP_TEST_MODULE, "--curve-secret",
+                                  worker_secret,   "--curve-server",
+                                  broker_public,   NULL };
+    pid_t worker = testkit_worker_start (endpoint, 2, worker_args);
+    assert_true (worker > 0);
+
+    zmp_client_t *client = zmp_client_connect_curve (
+        endpoint, testkit_ms (5000), client_secret, broker_public, &error);
+    if (!client)
+        fail_msg ("%s", error.message);
+    zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
+    zmp_queue_t *queue = zmp_queue_new (client, 0, &error);
+    assert_non_null (queue);
+    msgpack_object call[3] = { zmp_queue_handle (queue), zmp_int (7),
+                               zmp_int (5) };
+    msgpack_object args = zmp_array (call, 3);
+    zmp_value_t *count = zmp_pool_apply (pool, "test.put_range", &args, &error);
+    if (!count)
+        fail_msg ("%s", error.message);
+    assert_int_equal (zmp_value_get (count)->via.i64, 5);
+    zmp_value_destroy (&count);
+    assert_int_equal (zmp_queue_qsize (queue, &error), 5);
+    zmp_queue_destroy (&queue);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+
+    int64_t started = s_now_ms ();
+    assert_null (zmp_client_connect (endpoint, testkit_ms (5000), &error));
+    assert_int_equal (error.kind, ZMP_ERR_NOT_AUTHORIZED);
+    assert_true (s_now_ms () - started < testkit_ms (5000));
+    //  The worker's key makes no client of its own
+    assert_null (zmp_client_connect_curve (
+        endpoint, testkit_ms (5000), worker_secret, broker_public, &error));
+    assert_int_equal (error.kind, ZMP_ERR_NOT_AUTHORIZED);
+    assert_non_null (strstr (error.message, "not a client's"));
+    assert_int_equal (testkit_stop_cleanly (worker), 0);
+    assert_int_equal (testkit_stop_cleanly (broker), 0);
+    for (int index = 0; index < 3; index++) {
+        snprintf (path, sizeof path, "%s/%s.key", dir, roles[index]);
+        unlink (path);
+        snprintf (path, sizeof path, "%s/%s.key_secret", dir, roles[index]);
+        unlink (path);
+        snprintf (path, sizeof path, "%s/%s.key", allowed, roles[index]);
+        unlink (path);
+    }
+    assert_int_equal (rmdir (allowed), 0);
+    assert_int_equal (rmdir (dir), 0);
+}
+
 static void
 test_client_fails_pending_work_when_the_broker_dies (void **state)
 {
@@ -989,6 +1077,7 @@ main (void)
         cmocka_unit_test (test_pool_close_refuses_work_and_join_needs_close),
         cmocka_unit_test (test_client_reports_an_unreachable_broker),
         cmocka_unit_test (test_client_fails_pending_work_when_the_broker_dies),
+        cmocka_unit_test (test_client_connects_with_curve_keys),
         cmocka_unit_test (test_client_resumes_its_tasks_with_a_new_broker),
     };
     int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);

@@ -43,12 +43,21 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
     snprintf (fixture->endpoint, sizeof fixture->endpoint, "inproc://broker-%d",
               ++s_fixture_number);
     fixture->sockets = zlistx_new ();
-    zmp_broker_config_t config = {
-        fixture->endpoint, heartbeat_ms,  liveness,
-        prefetch,          NULL,          -1,
-        retries,           crash_retries, s_max_queued,
-        s_client_grace,    s_state_dir,   false
-    };
+    zmp_broker_config_t config = { fixture->endpoint,
+                                   heartbeat_ms,
+                                   liveness,
+                                   prefetch,
+                                   NULL,
+                                   -1,
+                                   retries,
+                                   crash_retries,
+                                   s_max_queued,
+                                   s_client_grace,
+                                   s_state_dir,
+                                   false,
+                                   NULL,
+                                   NULL,
+                                   false };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
     if (broker)

@@ -123,10 +123,14 @@ struct zmp_agent {
     zlistx_t *processes;    //  Owned agent_process_t *, Processes
     uint32_t next_process;  //  Numbers the spawner's Process slots
     zsock_t *socket;        //  Owned DEALER to the broker
-    zmsg_t *done;           //  Owned DONE message being gathered
-    zmsg_t *events;         //  Owned PROCESS message being gathered; sent
-                            //  before done, so output precedes the end
-    double run_us;          //  Recent task run time, averaged; 0: none yet
+    zactor_t *monitor;      //  Owned: its handshake failures
+    zcert_t *curve_cert;    //  Owned: our key pair, or NULL (no CURVE)
+    char curve_server[48];  //  The broker's public key (Z85), with it
+    char refused[ZMP_ERROR_MESSAGE_MAX];  //  The last refusal logged
+    zmsg_t *done;                         //  Owned DONE message being gathered
+    zmsg_t *events;  //  Owned PROCESS message being gathered; sent
+                     //  before done, so output precedes the end
+    double run_us;   //  Recent task run time, averaged; 0: none yet
     char host[ZMP_PROTO_HOST_MAX + 1];
     bool registered;  //  Welcomed by the broker, not lost since
     bool ever_registered;

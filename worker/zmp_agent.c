@@ -26,6 +26,7 @@
 
 #include "worker_internal.h"
 #include "zmp_cores.h"
+#include "zmp_curve.h"
 #include "zmp_error.h"
 #include "zmp_log.h"
 #include "zmp_value.h"
@@ -46,6 +47,33 @@
 
 //  Apply a spawner event.
 static void s_spawner_event (zmp_agent_t *self, zmp_spawn_event_t *event);
+
+//  The keys: the config's, else the environment's. The task processes
+//  find them in the environment, which they inherit. Returns 0, or -1 with
+//  kind usage.
+static int
+s_curve_load (zmp_agent_t *self, zmp_error_t *error)
+{
+    const char *secret = self->config.curve_secret;
+    const char *server = self->config.curve_server;
+    if (!secret && !server)
+        return zmp_curve_from_env (&self->curve_cert, self->curve_server,
+                                   error);
+    if (!secret || !server) {
+        zmp_error_set (error, ZMP_ERR_USAGE,
+                       "CURVE needs both this worker's key pair and the "
+                       "broker's public key");
+        return -1;
+    }
+    if (zmp_curve_load_public (server, self->curve_server, error))
+        return -1;
+    self->curve_cert = zmp_curve_load_secret (secret, error);
+    if (!self->curve_cert)
+        return -1;
+    setenv (ZMP_CURVE_SECRET_ENV, secret, 1);
+    setenv (ZMP_CURVE_SERVER_ENV, server, 1);
+    return 0;
+}
 
 //  --------------------------------------------------------------------------
 //  Fork the spawner and the children.
@@ -73,6 +101,10 @@ zmp_agent_new (const zmp_agent_config_t *config, zmp_registry_t *registry,
         snprintf (self->host, sizeof self->host, "unknown");
     self->host[sizeof self->host - 1] = 0;
 
+    if (s_curve_load (self, error)) {
+        zmp_agent_destroy (&self);
+        return NULL;
+    }
     self->child_context.registry = registry;
     self->child_context.agent_pid = getpid ();
     self->child_context.endpoint = config->endpoint;
@@ -140,9 +172,33 @@ zmp_agent_destroy (zmp_agent_t **self_p)
         zlistx_destroy (&self->queue);
         zmsg_destroy (&self->done);
         zmsg_destroy (&self->events);
+        zactor_destroy (&self->monitor);
         zsock_destroy (&self->socket);
+        zcert_destroy (&self->curve_cert);
         free (self);
         *self_p = NULL;
+    }
+}
+
+//  Log each new reason the broker's handshake refused us
+static void
+s_monitor_drain (zmp_agent_t *self)
+{
+    zmsg_t *event;
+    while (self->monitor && (event = zmsg_recv (self->monitor))) {
+        char *name = zmsg_popstr (event);
+        char *value = zmsg_popstr (event);
+        zmp_error_t error;
+        if (name && value
+            && zmp_curve_handshake_failed (name, value, self->config.endpoint,
+                                           self->curve_cert != NULL, &error)
+            && !streq (error.message, self->refused)) {
+            zmp_error ("worker: %s", error.message);
+            snprintf (self->refused, sizeof self->refused, "%s", error.message);
+        }
+        zstr_free (&name);
+        zstr_free (&value);
+        zmsg_destroy (&event);
     }
 }
 
@@ -153,6 +209,7 @@ zmp_agent_destroy (zmp_agent_t **self_p)
 static int
 s_connect_broker (zmp_agent_t *self)
 {
+    zactor_destroy (&self->monitor);  //  Before the socket it watches
     if (self->socket) {
         zsock_set_linger (self->socket, 0);
         zsock_destroy (&self->socket);
@@ -163,6 +220,12 @@ s_connect_broker (zmp_agent_t *self)
                    zmq_strerror (zmq_errno ()));
         return -1;
     }
+    if (self->curve_cert)
+        zmp_curve_apply_client (self->socket, self->curve_cert,
+                                self->curve_server);
+    self->monitor = zmp_curve_monitor (self->socket);
+    if (self->monitor)
+        zsock_set_rcvtimeo (zactor_sock (self->monitor), 0);
     zsock_set_rcvtimeo (self->socket, 0);
     zsock_set_sndtimeo (self->socket, 0);
     zsock_set_linger (self->socket, 200);  //  Time for BYE to leave
@@ -553,6 +616,7 @@ s_on_welcome (zmp_agent_t *self, zmsg_t *msg)
         zmp_warning ("worker: bad WELCOME from the broker: %s", error.message);
         return;
     }
+    self->refused[0] = 0;  //  A refusal after this one is news again
     if (welcome.attempt && welcome.attempt != self->hello_attempt) {
         //  It answers an earlier HELLO, sent while the broker was out of
         //  reach: the broker will start us afresh on the later ones
@@ -653,7 +717,11 @@ s_on_broker (zmp_agent_t *self, zmsg_t *msg)
                 if (soon < self->hello_at)
                     self->hello_at = soon;
                 self->hello_interval_ms = ZMP_AGENT_HELLO_FIRST_MS;
-            } else
+            } else if (!self->registered
+                       && notice.kind == ZMP_ERR_NOT_AUTHORIZED)
+                zmp_error ("worker: the broker at %s refused this worker: %s",
+                           self->config.endpoint, notice.message);
+            else
                 zmp_warning ("worker: the broker refused a message: %s",
                              notice.message);
             break;
@@ -1000,6 +1068,7 @@ zmp_agent_run (zmp_agent_t *self)
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_broker_drain (self);
+        s_monitor_drain (self);
         if (items[1].revents)
             s_spawner_drain (self);
         s_assign (self);

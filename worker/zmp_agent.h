@@ -42,6 +42,9 @@ typedef struct {
     long max_child_memory_kb;  //  Kill a task process whose resident memory
                                //  is over this while it runs a task (read
                                //  every AGENT_MEMORY_CHECK_MS); 0: never
+    const char *curve_secret;  //  NULL, or this agent's key pair (CURVE);
+                               //  its task processes use it too
+    const char *curve_server;  //  With it: the broker's public key file
 } zmp_agent_config_t;
 
 //  While it has no broker the agent says HELLO after 1 s, then after

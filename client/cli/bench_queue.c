@@ -119,18 +119,13 @@ s_config (queue_config_t *config, const char *base, long items,
                        strerror (errno));
         return -1;
     }
-    zmp_broker_config_t broker_config = { "tcp://127.0.0.1:*",
-                                          ZMP_BROKER_HEARTBEAT_MS,
-                                          ZMP_BROKER_LIVENESS,
-                                          ZMP_BROKER_ADAPTIVE,
-                                          NULL,
-                                          -1,
-                                          0,
-                                          0,
-                                          0,
-                                          0,
-                                          config->journal ? dir : NULL,
-                                          config->fsync_never };
+    zmp_broker_config_t broker_config = {
+        .endpoint = "tcp://127.0.0.1:*",
+        .prefetch = ZMP_BROKER_ADAPTIVE,
+        .ready_fd = -1,
+        .state_dir = config->journal ? dir : NULL,
+        .fsync_never = config->fsync_never,
+    };
     zmp_broker_t *broker = zmp_broker_new (&broker_config, error);
     if (!broker) {
         if (config->journal)

@@ -39,6 +39,16 @@ static const char *s_usage =
     "                          each change to disk before it is answered;\n"
     "                          'never' leaves it to the kernel, and a\n"
     "                          machine crash can lose the last changes\n"
+    "      --curve-secret F    the broker's key pair (NAME.key_secret from\n"
+    "                          zmpool keygen --role broker): CURVE on,\n"
+    "                          every peer authenticated and every message\n"
+    "                          encrypted\n"
+    "      --curve-keys DIR    the public keys (NAME.key) of the clients and\n"
+    "                          workers it lets in, each in its role; files\n"
+    "                          added are taken at once\n"
+    "      --insecure          bind an endpoint other hosts can reach without\n"
+    "                          keys (refused otherwise): anyone who reaches\n"
+    "                          it can run tasks\n"
     "      --endpoint-file F   write the bound endpoint to F (useful with a\n"
     "                          wildcard port, tcp://127.0.0.1:*)\n"
     "      --ready-fd N        write the bound endpoint to fd N, then close it\n"
@@ -48,6 +58,7 @@ static const char *s_usage =
     "\n"
     "Example:\n"
     "  zmpool broker --bind tcp://127.0.0.1:5555\n";
+
 
 int
 cli_broker (int argc, char **argv)
@@ -63,6 +74,9 @@ cli_broker (int argc, char **argv)
         { "client-grace-ms", required_argument, NULL, 'G' },
         { "state-dir", required_argument, NULL, 'S' },
         { "fsync", required_argument, NULL, 'F' },
+        { "curve-secret", required_argument, NULL, 'K' },
+        { "curve-keys", required_argument, NULL, 'A' },
+        { "insecure", no_argument, NULL, 'I' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -81,7 +95,11 @@ cli_broker (int argc, char **argv)
                                    ZMP_BROKER_MAX_QUEUED,
                                    ZMP_BROKER_CLIENT_GRACE_MS,
                                    NULL,
+                                   false,
+                                   NULL,
+                                   NULL,
                                    false };
+
     int verbosity = 0;
     long number;
     int option;
@@ -155,6 +173,15 @@ cli_broker (int argc, char **argv)
                     return cli_usage_error (
                         "broker", "--fsync takes always or never, not '%s'",
                         optarg);
+                break;
+            case 'K':
+                config.curve_secret = optarg;
+                break;
+            case 'A':
+                config.curve_keys = optarg;
+                break;
+            case 'I':
+                config.insecure = true;
                 break;
             case 'E':
                 config.endpoint_file = optarg;

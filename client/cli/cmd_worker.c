@@ -52,6 +52,12 @@ static const char *s_usage =
     "                          over MB MiB while it runs a task (read every\n"
     "                          100 ms); the task fails as crashed, after the\n"
     "                          broker's crash retries (default: never)\n"
+    "      --curve-secret F    this worker's key pair (NAME.key_secret from\n"
+    "                          zmpool keygen --role worker; default\n"
+    "                          $ZMPOOL_CURVE_SECRET); with --curve-server,\n"
+    "                          connect with CURVE: authenticated, encrypted\n"
+    "      --curve-server F    the broker's public key file (default\n"
+    "                          $ZMPOOL_CURVE_SERVER)\n"
     "  -l, --list-functions    print the task functions and exit\n"
     "  -q, --quiet             log warnings and errors only\n"
     "  -v, --verbose           log more (twice: debug)\n"
@@ -88,6 +94,8 @@ cli_worker (int argc, char **argv)
         { "max-tasks-per-child", required_argument, NULL, 'X' },
         { "max-child-growth", required_argument, NULL, 'M' },
         { "max-child-memory", required_argument, NULL, 'Y' },
+        { "curve-secret", required_argument, NULL, 'S' },
+        { "curve-server", required_argument, NULL, 'B' },
         { "list-functions", no_argument, NULL, 'l' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -105,7 +113,9 @@ cli_worker (int argc, char **argv)
                                   ZMP_AGENT_GRACE_MS,
                                   0,
                                   0,
-                                  0 };
+                                  0,
+                                  NULL,
+                                  NULL };
     const char **modules =
         (const char **) calloc ((size_t) argc + 1, sizeof (char *));
     size_t module_count = 0;
@@ -158,6 +168,12 @@ cli_worker (int argc, char **argv)
                 break;
             case 'F':
                 config.health_file = optarg;
+                break;
+            case 'S':
+                config.curve_secret = optarg;
+                break;
+            case 'B':
+                config.curve_server = optarg;
                 break;
             case 'K':
                 if (!cli_parse_long (optarg, 0, 600000, &number))

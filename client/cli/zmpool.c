@@ -1,4 +1,5 @@
-/*  zmpool - the command line: broker, worker, status, map, run, bench
+/*  zmpool - the command line: broker, worker, status, map, run, bench,
+    keygen
 
     main () finds the command and hands it the rest of argv; each command
     parses its own options, calls the libraries and maps the outcome to an
@@ -23,6 +24,9 @@ static const command_t s_commands[] = {
     { "map", cli_map, "run a function over JSON arguments, print results" },
     { "run", cli_run, "run a function in a process of its own, show output" },
     { "bench", cli_bench, "measure: the Armstrong search, what a task costs" },
+    { "keygen", cli_keygen,
+      "write a CURVE key pair for a broker, worker or "
+      "client" },
     { NULL, NULL, NULL }
 };
 

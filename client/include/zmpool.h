@@ -285,10 +285,22 @@ typedef struct zmp_client zmp_client_t;
 
 //  Connect to the broker at endpoint (NULL: $ZMPOOL_BROKER, else
 //  ZMP_DEFAULT_ENDPOINT) and wait up to timeout_ms for it to answer.
-//  Returns NULL with kind broker_unreachable if it does not. Starts the
-//  client's I/O thread.
+//  Returns NULL with kind broker_unreachable if it does not, with kind
+//  not_authorized if it refused this client (its keys, or their role).
+//  Starts the client's I/O thread. With $ZMPOOL_CURVE_SECRET (this
+//  client's key pair, a NAME.key_secret from zmpool keygen) and
+//  $ZMPOOL_CURVE_SERVER (the broker's public key file) set, connects with
+//  CURVE, as zmp_client_connect_curve.
 zmp_client_t *zmp_client_connect (const char *endpoint, int timeout_ms,
                                   zmp_error_t *error);
+
+//  Connect with CURVE: authenticated by the key pair in secret_path (a
+//  file only its owner may read), the broker by the public key in
+//  server_path; everything encrypted. Kind usage if a file does not load.
+zmp_client_t *zmp_client_connect_curve (const char *endpoint, int timeout_ms,
+                                        const char *secret_path,
+                                        const char *server_path,
+                                        zmp_error_t *error);
 
 //  Say goodbye to the broker, stop the I/O thread and free the client. Pools,
 //  results and iterators made from it must be destroyed first, and no other
