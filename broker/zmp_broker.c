@@ -27,6 +27,7 @@
 #include "zmp_log.h"
 #include "zmp_value.h"
 
+#include <limits.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,6 +35,8 @@
 #define BROKER_RECV_BATCH 1000  //  Messages taken per turn, at most
 //  Failed handshakes: a log line at most this often
 #define BROKER_REFUSED_LOG_MS 10000
+//  Refused messages logged one by one in a second, at most
+#define BROKER_REJECTS_LOGGED 20
 
 struct zmp_broker {
     zmp_broker_config_t config;  //  Strings borrowed from the caller
@@ -45,10 +48,14 @@ struct zmp_broker {
     zactor_t *monitor;           //  Owned: the router's failed handshakes
     uint64_t refused;            //  Handshakes failed since the last log
     int64_t refused_logged_at;   //  zclock_mono () ms of that log
+    uint32_t rejects_logged;     //  Refused messages logged this second
+    uint64_t rejects_unlogged;   //  ...and not logged, past the cap
+    int64_t rejects_second;      //  zclock_mono () ms the second began
     long client_grace_ms;        //  The config's, or its default
     int64_t started_at;          //  zclock_mono () ms
     int64_t next_tick_at;        //  zclock_mono () ms
     uint64_t run;                //  Random: this start, in WELCOMEs
+    uint64_t max_message;        //  Bytes of the largest frame taken
     bool stopping;               //  $TERM received
     bool failed;                 //  The journal could not be written
 };
@@ -213,6 +220,14 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
     }
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
+    //  A frame's size is read before the frame: a larger one is refused
+    //  before anything is allocated for it
+    self->max_message = (uint64_t) s_setting (self->config.max_message_mb,
+                                              ZMP_BROKER_MAX_MESSAGE_MB)
+                        << 20;
+    zsock_set_maxmsgsize (
+        self->router,
+        (int) (self->max_message > INT_MAX ? INT_MAX : self->max_message));
     zsock_set_router_mandatory (self->router, 1);
     zsock_set_sndtimeo (self->router, 0);
     zsock_set_rcvtimeo (self->router, 0);
@@ -340,6 +355,18 @@ s_send_stranger (zmp_broker_t *self, zframe_t *routing_id, zmsg_t **msg_p)
         zmsg_destroy (msg_p);
 }
 
+//  Say how many refused messages were not logged
+static void
+s_log_unlogged (zmp_broker_t *self)
+{
+    if (self->rejects_unlogged)
+        zmp_warning ("broker: %llu more messages refused (not logged: at "
+                     "most %d a second are)",
+                     (unsigned long long) self->rejects_unlogged,
+                     BROKER_REJECTS_LOGGED);
+    self->rejects_unlogged = 0;
+}
+
 //  Refuse a message with an ERROR. unknown_peer: the sender is not (or no
 //  longer) registered and must say HELLO again.
 static void
@@ -349,7 +376,18 @@ s_reject (zmp_broker_t *self, zframe_t *routing_id, broker_peer_t *peer,
     self->sched.counters.rejected++;
     char key[2 * 256 + 1];
     broker_routing_key (routing_id, key);
-    zmp_warning ("broker: peer %s: %s", key, reason);
+    //  A flood of bad messages is not a flood of log lines
+    int64_t now = zclock_mono ();
+    if (now - self->rejects_second >= 1000) {
+        s_log_unlogged (self);
+        self->rejects_second = now;
+        self->rejects_logged = 0;
+    }
+    if (self->rejects_logged < BROKER_REJECTS_LOGGED) {
+        self->rejects_logged++;
+        zmp_warning ("broker: peer %s: %s", key, reason);
+    } else
+        self->rejects_unlogged++;
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_ERROR);
     zframe_t *body = zmp_proto_encode_notice (kind, reason, unknown_peer);
     zmsg_append (msg, &body);
@@ -392,8 +430,10 @@ s_welcome (zmp_broker_t *self, broker_peer_t *peer)
 {
     zmp_proto_welcome_t welcome = { (uint32_t) self->config.heartbeat_ms,
                                     (uint32_t) self->config.liveness,
-                                    self->sched.slots, peer->hello.attempt,
-                                    self->run };
+                                    self->sched.slots,
+                                    peer->hello.attempt,
+                                    self->run,
+                                    self->max_message };
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_WELCOME);
     zframe_t *body = zmp_proto_encode_welcome (&welcome);
     zmsg_append (msg, &body);
@@ -716,7 +756,10 @@ s_on_pool (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
         pool->processes = request.processes;
     zmp_proto_welcome_t state = { (uint32_t) self->config.heartbeat_ms,
                                   (uint32_t) self->config.liveness,
-                                  self->sched.slots, 0, self->run };
+                                  self->sched.slots,
+                                  0,
+                                  self->run,
+                                  self->max_message };
     zframe_t *body = zmp_proto_encode_welcome (&state);
     s_reply (self, client, request_id, &body);
 }
@@ -1073,6 +1116,8 @@ zmp_broker_run (zmp_broker_t *self, zsock_t *pipe)
         broker_sched_reap (&self->sched);
         if (now >= self->next_tick_at) {
             s_log_refused (self, now);
+            if (now - self->rejects_second >= 1000)
+                s_log_unlogged (self);
             s_tick (self, now);
             broker_sched_reap (&self->sched);
             if (!s_commit (self))

@@ -52,8 +52,14 @@ typedef struct {
     const char *curve_secret;  //  NULL, or the broker's key pair (CURVE)
     const char *curve_keys;    //  With curve_secret: the directory of the
                                //  public keys of the peers it lets in
-    bool insecure;  //  Bind an endpoint others can reach without CURVE
+    bool insecure;        //  Bind an endpoint others can reach without CURVE
+    long max_message_mb;  //  Largest frame taken, MiB: a larger one drops
+                          //  its connection before it is read (clients
+                          //  and agents, told in WELCOME, refuse to send
+                          //  one). 0 takes ZMP_BROKER_MAX_MESSAGE_MB
 } zmp_broker_config_t;
+
+#define ZMP_BROKER_MAX_MESSAGE_MB 256
 
 #define ZMP_BROKER_CLIENT_GRACE_MS 10000
 

@@ -242,6 +242,10 @@ store_reply_handle (zmp_store_t *store, store_call_t *call,
     store_reply_packed (store, call, &out);
 }
 
+static zframe_t *s_error_frame (zmp_error_kind_t kind, const char *format,
+                                va_list args)
+    __attribute__ ((format (printf, 2, 0)));
+
 static zframe_t *
 s_error_frame (zmp_error_kind_t kind, const char *format, va_list args)
 {
@@ -371,7 +375,9 @@ store_first_waiter (store_object_t *object, store_wait_t role)
 store_object_t *
 store_object_find (zmp_store_t *store, uint64_t id)
 {
-    return (store_object_t *) zhashx_lookup (store->objects, s_id_key (id));
+    //  Id 0 names nothing, and would be a NULL key (czmq asserts on it)
+    return id ? (store_object_t *) zhashx_lookup (store->objects, s_id_key (id))
+              : NULL;
 }
 
 static store_peer_t *

@@ -99,6 +99,7 @@ struct zmp_client {
     char curve_server[48];     //  The broker's public key (Z85), with it
     zmp_error_t refused;       //  Why the broker refused us (handshake, or
                                //  HELLO), until it welcomes us
+    uint64_t max_message;      //  The broker's largest frame, 0: unknown
     uint64_t async_in_flight;  //  apply_async tasks not yet answered
     uint64_t max_in_flight;    //  ...beyond which apply_async waits
     char host[ZMP_PROTO_HOST_MAX + 1];

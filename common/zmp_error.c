@@ -171,7 +171,8 @@ s_copy_str (const msgpack_object *value, char *buffer, size_t size)
         return;
     size_t length =
         value->via.str.size < size - 1 ? value->via.str.size : size - 1;
-    memcpy (buffer, value->via.str.ptr, length);
+    if (length)  //  A msgpack "" may have no pointer
+        memcpy (buffer, value->via.str.ptr, length);
     buffer[length] = 0;
 }
 

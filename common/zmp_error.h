@@ -19,7 +19,8 @@ void zmp_error_set (zmp_error_t *error, zmp_error_kind_t kind,
     __attribute__ ((format (printf, 3, 4)));
 
 void zmp_error_setv (zmp_error_t *error, zmp_error_kind_t kind,
-                     const char *format, va_list args);
+                     const char *format, va_list args)
+    __attribute__ ((format (printf, 3, 0)));
 
 //  Reset error (if not NULL) to kind none, index -1.
 void zmp_error_clear (zmp_error_t *error);

@@ -90,8 +90,12 @@ zmp_json_from_msgpack (const msgpack_object *object)
                 const msgpack_object_kv *pair = &object->via.map.ptr[index];
                 json_t *value = zmp_json_from_msgpack (&pair->val);
                 if (pair->key.type == MSGPACK_OBJECT_STR) {
-                    char *key =
-                        strndup (pair->key.via.str.ptr, pair->key.via.str.size);
+                    //  A msgpack "" may have no pointer (found by
+                    //  fuzz_value)
+                    char *key = pair->key.via.str.size
+                                    ? strndup (pair->key.via.str.ptr,
+                                               pair->key.via.str.size)
+                                    : strdup ("");
                     json_object_set_new (json, key, value);
                     free (key);
                 } else {

@@ -184,7 +184,8 @@ zmp_proto_encode_welcome (const zmp_proto_welcome_t *welcome)
     assert (welcome);
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
-    msgpack_pack_map (packer, welcome->run ? 5 : 4);
+    msgpack_pack_map (packer, 4 + (welcome->run ? 1 : 0)
+                                  + (welcome->max_message ? 1 : 0));
     zmp_pack_cstr (packer, "heartbeat_ms");
     msgpack_pack_uint32 (packer, welcome->heartbeat_ms);
     zmp_pack_cstr (packer, "liveness");
@@ -196,6 +197,10 @@ zmp_proto_encode_welcome (const zmp_proto_welcome_t *welcome)
     if (welcome->run) {
         zmp_pack_cstr (packer, "run");
         msgpack_pack_uint64 (packer, welcome->run);
+    }
+    if (welcome->max_message) {
+        zmp_pack_cstr (packer, "max_message");
+        msgpack_pack_uint64 (packer, welcome->max_message);
     }
     return s_encoder_finish (&encoder);
 }
@@ -647,6 +652,10 @@ zmp_proto_decode_welcome (zframe_t *frame, zmp_proto_welcome_t *welcome,
         const msgpack_object *run = zmp_map_get (map, "run");
         if (run)
             welcome->run = s_uint (&reader, run, "run", UINT64_MAX);
+        const msgpack_object *max_message = zmp_map_get (map, "max_message");
+        if (max_message)
+            welcome->max_message =
+                s_uint (&reader, max_message, "max_message", UINT64_MAX);
         if (!reader.failed && welcome->heartbeat_ms < ZMP_PROTO_HEARTBEAT_MIN)
             s_fault (&reader, "heartbeat_ms", "at least 10");
         if (!reader.failed && welcome->liveness < ZMP_PROTO_LIVENESS_MIN)
@@ -805,7 +814,8 @@ zmp_proto_decode_notice (zframe_t *frame, zmp_error_t *notice,
             size_t length = message->via.str.size;
             if (length >= sizeof notice->message)
                 length = sizeof notice->message - 1;
-            memcpy (notice->message, message->via.str.ptr, length);
+            if (length)  //  A msgpack "" may have no pointer
+                memcpy (notice->message, message->via.str.ptr, length);
             notice->message[length] = 0;
         }
         const msgpack_object *unknown = zmp_map_get (map, "unknown_peer");

@@ -150,6 +150,9 @@ typedef struct {
                             //  A client that sees it change re-attaches
                             //  its objects (a broker with a state
                             //  directory replays them)
+    uint64_t max_message;   //  Bytes of the largest frame the broker
+                            //  takes (a larger one drops the connection);
+                            //  0 if it did not say
 } zmp_proto_welcome_t;
 
 typedef struct {

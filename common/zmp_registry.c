@@ -283,6 +283,10 @@ zmp_task_init (zmp_task_t *task, const char *function)
     zmp_error_clear (&task->error);
 }
 
+static int s_fail (zmp_task_t *task, zmp_error_kind_t kind, int code,
+                   const char *format, va_list args)
+    __attribute__ ((format (printf, 4, 0)));
+
 static int
 s_fail (zmp_task_t *task, zmp_error_kind_t kind, int code, const char *format,
         va_list args)

@@ -338,7 +338,8 @@ zmp_str_copy (const msgpack_object *object, char *buffer, size_t size)
     if (!object || object->type != MSGPACK_OBJECT_STR
         || object->via.str.size >= size)
         return -1;
-    memcpy (buffer, object->via.str.ptr, object->via.str.size);
+    if (object->via.str.size)  //  A msgpack "" may have no pointer
+        memcpy (buffer, object->via.str.ptr, object->via.str.size);
     buffer[object->via.str.size] = 0;
     return 0;
 }

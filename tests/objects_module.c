@@ -275,6 +275,20 @@ s_echo_after (zmp_task_t *task, const msgpack_object *args,
     return msgpack_pack_object (result, args->via.array.ptr[1]);
 }
 
+//  bytes (n) -> a bin of n bytes
+static int
+s_bytes (zmp_task_t *task, const msgpack_object *args, msgpack_packer *result)
+{
+    int64_t count;
+    if (!zmp_arg_int (args, 0, &count) || count < 0 || count > (64 << 20))
+        return zmp_task_bad_arguments (task, "bytes (n), n up to 64 MiB");
+    char *data = (char *) calloc (1, (size_t) count + 1);
+    int rc = msgpack_pack_bin (result, (size_t) count)
+             || msgpack_pack_bin_body (result, data, (size_t) count);
+    free (data);
+    return rc;
+}
+
 //  stubborn (ms) -> ms: ignores SIGTERM, then sleeps ms; only SIGKILL
 //  stops it early
 static int
@@ -350,6 +364,7 @@ zmpool_module_init (zmp_registry_t *registry)
     rc |=
         zmp_registry_add (registry, "test.make_objects", s_make_objects, NULL);
     rc |= zmp_registry_add (registry, "test.echo_after", s_echo_after, NULL);
+    rc |= zmp_registry_add (registry, "test.bytes", s_bytes, NULL);
     rc |= zmp_registry_add (registry, "test.stubborn", s_stubborn, NULL);
     rc |= zmp_registry_add (registry, "test.grow", s_grow, NULL);
     return rc ? -1 : 0;

@@ -959,6 +959,82 @@ test_client_connects_with_curve_keys (void **state)
     assert_int_equal (rmdir (dir), 0);
 }
 
+//  A broker that takes frames of 1 MiB at most: what is larger fails
+//  with kind limit where it is made (the client's arguments and queue
+//  items, the worker's results), never dropping a connection, and the
+//  rest goes on
+static void
+test_frames_over_the_brokers_limit_fail_with_limit (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    const char *broker_args[] = { "--quiet", "--max-message-mb", "1", NULL };
+    pid_t broker =
+        testkit_broker_start (endpoint, sizeof endpoint, broker_args);
+    assert_true (broker > 0);
+    const char *worker_args[] = { "--quiet", "--module", ZMP_TEST_MODULE,
+                                  NULL };
+    pid_t worker = testkit_worker_start (endpoint, 2, worker_args);
+    assert_true (worker > 0);
+    zmp_error_t error;
+    zmp_client_t *client =
+        zmp_client_connect (endpoint, testkit_ms (5000), &error);
+    assert_non_null (client);
+    zmp_pool_t *pool = zmp_pool_new (client, 0, &error);
+    char *big = (char *) malloc (2u << 20);
+    memset (big, 'x', (2u << 20) - 1);
+    big[(2u << 20) - 1] = 0;
+    msgpack_object big_arg = zmp_str (big);
+    msgpack_object args = zmp_array (&big_arg, 1);
+    //  Arguments
+    assert_null (zmp_pool_apply (pool, "echo", &args, &error));
+    assert_int_equal (error.kind, ZMP_ERR_LIMIT);
+    assert_non_null (strstr (error.message, "--max-message-mb"));
+    //  A map: the big item alone fails
+    msgpack_object items[3] = { zmp_int (3), big_arg, zmp_int (4) };
+    zmp_array_source_t source = { items, 3, 0 };
+    zmp_iter_t *iter =
+        zmp_pool_imap (pool, "echo", zmp_array_source, &source, 1, &error);
+    assert_non_null (iter);
+    for (int index = 0; index < 3; index++) {
+        const msgpack_object *value =
+            zmp_iter_next (iter, testkit_ms (10000), &error);
+        if (index == 1) {
+            assert_null (value);
+            assert_int_equal (error.kind, ZMP_ERR_LIMIT);
+        } else {
+            assert_non_null (value);
+            assert_int_equal (value->via.i64, index == 0 ? 3 : 4);
+        }
+    }
+    zmp_iter_destroy (&iter);
+    //  A result
+    msgpack_object count = zmp_int (2 << 20);
+    args = zmp_array (&count, 1);
+    assert_null (zmp_pool_apply (pool, "test.bytes", &args, &error));
+    assert_int_equal (error.kind, ZMP_ERR_LIMIT);
+    assert_non_null (strstr (error.message, "its result is"));
+    //  A queue item (a bounded queue's put waits for its answer)
+    zmp_queue_t *queue = zmp_queue_new (client, 10, &error);
+    assert_non_null (queue);
+    assert_int_equal (zmp_queue_put (queue, &big_arg, -1, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_LIMIT);
+    assert_int_equal (zmp_queue_qsize (queue, &error), 0);
+    zmp_queue_destroy (&queue);
+    //  Nothing was dropped: the same connection serves on
+    msgpack_object small = zmp_int (12);
+    args = zmp_array (&small, 1);
+    zmp_value_t *value = zmp_pool_apply (pool, "square", &args, &error);
+    assert_non_null (value);
+    assert_int_equal (zmp_value_get (value)->via.i64, 144);
+    zmp_value_destroy (&value);
+    free (big);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+    assert_int_equal (testkit_stop_cleanly (worker), 0);
+    assert_int_equal (testkit_stop_cleanly (broker), 0);
+}
+
 static void
 test_client_fails_pending_work_when_the_broker_dies (void **state)
 {
@@ -1078,6 +1154,7 @@ main (void)
         cmocka_unit_test (test_client_reports_an_unreachable_broker),
         cmocka_unit_test (test_client_fails_pending_work_when_the_broker_dies),
         cmocka_unit_test (test_client_connects_with_curve_keys),
+        cmocka_unit_test (test_frames_over_the_brokers_limit_fail_with_limit),
         cmocka_unit_test (test_client_resumes_its_tasks_with_a_new_broker),
     };
     int failed = cmocka_run_group_tests (tests, s_cluster_up, s_cluster_down);

@@ -32,6 +32,7 @@ static long s_client_grace = -1;  //  The fixtures' (none: where it is not
                                   //  the point, a silent client goes)
 static const char *s_state_dir = NULL;  //  The fixtures' --state-dir
 static uint64_t s_welcome_run = 0;      //  The run in the last WELCOME
+static long s_max_message_mb = 0;       //  The fixtures' --max-message-mb
 
 //  Start a broker (heartbeat_ms, liveness, prefetch, retries and
 //  crash_retries) for one test.
@@ -57,7 +58,8 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
                                    false,
                                    NULL,
                                    NULL,
-                                   false };
+                                   false,
+                                   s_max_message_mb };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
     if (broker)

@@ -224,6 +224,8 @@ test_json_empty_string_from_the_wire_prints_empty (void **state)
     (void) state;
     s_assert_round_trip ("\"\"", "\"\"");  //  msgpack-c gives "" a NULL pointer
     s_assert_round_trip ("[\"\",\"x\"]", "[\"\",\"x\"]");
+    //  And as a map's key (found by fuzz_value: undefined behaviour)
+    s_assert_round_trip ("{\"\":[null,null]}", "{\"\":[null,null]}");
 }
 
 static void

@@ -625,7 +625,7 @@ static void
 test_proto_welcome_bytes_match_the_protocol_document (void **state)
 {
     (void) state;
-    zmp_proto_welcome_t welcome = { 1000, 5, 8, 0, 0 };
+    zmp_proto_welcome_t welcome = { 1000, 5, 8, 0, 0, 0 };
     zframe_t *frame = zmp_proto_encode_welcome (&welcome);
     const byte expected[] = { 0x84, 0xac, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62,
                               0x65, 0x61, 0x74, 0x5f, 0x6d, 0x73, 0xcd, 0x03,
@@ -646,7 +646,8 @@ test_proto_welcome_round_trips (void **state)
                                     .liveness = 5,
                                     .slots = UINT32_MAX,
                                     .attempt = UINT32_MAX,
-                                    .run = UINT64_MAX };
+                                    .run = UINT64_MAX,
+                                    .max_message = 256u << 20 };
     zframe_t *frame = zmp_proto_encode_welcome (&welcome);
     zmp_proto_welcome_t decoded;
     assert_int_equal (zmp_proto_decode_welcome (frame, &decoded, NULL), 0);
@@ -655,6 +656,7 @@ test_proto_welcome_round_trips (void **state)
     assert_int_equal (decoded.slots, UINT32_MAX);
     assert_int_equal (decoded.attempt, UINT32_MAX);
     assert_true (decoded.run == UINT64_MAX);
+    assert_true (decoded.max_message == 256u << 20);
     zframe_destroy (&frame);
     //  No run (a broker before it): 0
     welcome.run = 0;

@@ -1121,6 +1121,14 @@ test_store_answers_bad_operations_with_a_reason (void **state)
              ZMP_ERR_PROTOCOL);
     s_fails (f, s_call (f, "A", "get", 12345, ARGS (zmp_int (0)), NONE),
              ZMP_ERR_NOT_FOUND);
+    //  Object 0 names nothing (found by fuzz_journal: the broker asserted)
+    s_fails (f, s_call (f, "A", "get", 0, ARGS (zmp_int (0)), NONE),
+             ZMP_ERR_NOT_FOUND);
+    s_fails (f, s_call (f, "A", "attach", 0, NONE, NONE), ZMP_ERR_NOT_FOUND);
+    zmp_error_t error;
+    assert_int_equal (zmp_store_retain (f->store, 0, &error), -1);
+    assert_int_equal (error.kind, ZMP_ERR_NOT_FOUND);
+    zmp_store_release (f->store, 0);
     s_fails (f, s_call (f, "A", "new", 0, ARGS (zmp_str ("teapot")), NONE),
              ZMP_ERR_USAGE);
     s_fails (f, s_call (f, "A", "new", 0, NONE, NONE), ZMP_ERR_PROTOCOL);

@@ -144,6 +144,7 @@ struct zmp_agent {
     int64_t hello_sent_at;       //  zclock_mono () ms of the last HELLO
     uint32_t heartbeat_ms;       //  Current interval (the broker's)
     uint32_t liveness;           //  Current liveness (the broker's)
+    uint64_t max_message;        //  The broker's largest frame, 0: unknown
     int64_t broker_seen_at;      //  zclock_mono () ms of its last message
     int64_t next_tick_at;        //  zclock_mono () ms of the next tick
     int64_t sent_at;             //  zclock_mono () ms of our last send

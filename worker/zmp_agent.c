@@ -391,6 +391,14 @@ s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
                                 //  SIGKILL is pending for this process
     if (task->abort_kind != ZMP_ERR_NONE)
         s_done_aborted (self, task, 0, 0);  //  Pid 0: its process lives on
+    else if (self->max_message && size > self->max_message)
+        //  Sent, it would drop our connection to the broker
+        agent_done_error (self, task->header.slot, task->header.seq, child->pid,
+                          ZMP_ERR_LIMIT, 0, 0,
+                          "task %s: its result is %zu bytes, more than the "
+                          "broker takes (%llu: broker --max-message-mb)",
+                          task->header.function, size,
+                          (unsigned long long) self->max_message);
     else {
         zframe_t *value = zframe_new (payload, size);
         agent_done (self, task->header.slot, task->header.seq, status,
@@ -627,6 +635,7 @@ s_on_welcome (zmp_agent_t *self, zmsg_t *msg)
     }
     self->heartbeat_ms = welcome.heartbeat_ms;
     self->liveness = welcome.liveness;
+    self->max_message = welcome.max_message;
     self->hello_interval_ms = ZMP_AGENT_HELLO_FIRST_MS;
     //  The broker's interval may be shorter than ours: tick soon enough
     int64_t tick_at = zclock_mono () + self->heartbeat_ms / 2;

@@ -46,6 +46,10 @@ static const char *s_usage =
     "      --curve-keys DIR    the public keys (NAME.key) of the clients and\n"
     "                          workers it lets in, each in its role; files\n"
     "                          added are taken at once\n"
+    "      --max-message-mb N  the largest frame taken, in MiB (default 256):\n"
+    "                          a task's arguments or result, an object's\n"
+    "                          item; clients and workers are told, and fail\n"
+    "                          a larger one with the error kind limit\n"
     "      --insecure          bind an endpoint other hosts can reach without\n"
     "                          keys (refused otherwise): anyone who reaches\n"
     "                          it can run tasks\n"
@@ -77,6 +81,7 @@ cli_broker (int argc, char **argv)
         { "curve-secret", required_argument, NULL, 'K' },
         { "curve-keys", required_argument, NULL, 'A' },
         { "insecure", no_argument, NULL, 'I' },
+        { "max-message-mb", required_argument, NULL, 'M' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -98,7 +103,8 @@ cli_broker (int argc, char **argv)
                                    false,
                                    NULL,
                                    NULL,
-                                   false };
+                                   false,
+                                   ZMP_BROKER_MAX_MESSAGE_MB };
 
     int verbosity = 0;
     long number;
@@ -182,6 +188,13 @@ cli_broker (int argc, char **argv)
                 break;
             case 'I':
                 config.insecure = true;
+                break;
+            case 'M':
+                if (!cli_parse_long (optarg, 1, 2047, &number))
+                    return cli_usage_error (
+                        "broker", "--max-message-mb takes 1 to 2047, not '%s'",
+                        optarg);
+                config.max_message_mb = number;
                 break;
             case 'E':
                 config.endpoint_file = optarg;
