@@ -152,6 +152,7 @@ struct zmp_store {
     uint64_t bytes;     //  Item bytes stored
     uint64_t bytes_max;
     size_t objects_max;
+    size_t peer_objects_max;  //  Objects one peer may hold attached
     uint64_t id_key;   //  Random: ids differ from one broker run to the next
     uint64_t next_id;  //  Counter the ids are mixed from
     store_journal_t *journal;  //  Owned, or NULL: no state directory
@@ -216,7 +217,7 @@ store_waiter_t *store_wait (zmp_store_t *store, store_call_t *call,
 store_waiter_t *store_first_waiter (store_object_t *object, store_wait_t role);
 
 //  A new object of kind, attached once by call's peer; NULL (answered
-//  with kind limit) if the store is full.
+//  with kind limit) if the store is full, or the peer holds its share.
 store_object_t *store_object_new (zmp_store_t *store, store_call_t *call,
                                   zmp_object_kind_t kind);
 store_object_t *store_object_find (zmp_store_t *store, uint64_t id);

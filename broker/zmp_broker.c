@@ -192,6 +192,10 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
         return NULL;
     }
     self->store = zmp_store_new (s_store_reply, self, 0, 0);
+    zmp_store_set_peer_objects_max (
+        self->store, (size_t) (self->config.max_objects_per_client > 0
+                                   ? self->config.max_objects_per_client
+                                   : 0));
     broker_sched_init (
         &self->sched, self->config.prefetch < 0 ? -1 : self->config.prefetch,
         (uint32_t) s_setting (self->config.retries, ZMP_BROKER_RETRIES),

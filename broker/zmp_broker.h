@@ -52,7 +52,9 @@ typedef struct {
     const char *curve_secret;  //  NULL, or the broker's key pair (CURVE)
     const char *curve_keys;    //  With curve_secret: the directory of the
                                //  public keys of the peers it lets in
-    bool insecure;        //  Bind an endpoint others can reach without CURVE
+    bool insecure;  //  Bind an endpoint others can reach without CURVE
+    long max_objects_per_client;  //  Shared objects one client may hold;
+                                  //  0 takes ZMP_STORE_PEER_OBJECTS_MAX
     long max_message_mb;  //  Largest frame taken, MiB: a larger one drops
                           //  its connection before it is read (clients
                           //  and agents, told in WELCOME, refuse to send

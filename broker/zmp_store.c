@@ -126,6 +126,7 @@ zmp_store_new (zmp_store_reply_fn *reply, void *arg, size_t objects_max,
     self->timed = zlistx_new ();
     zlistx_set_comparator (self->timed, s_deadline_compare);
     self->objects_max = objects_max ? objects_max : ZMP_STORE_OBJECTS_MAX;
+    self->peer_objects_max = ZMP_STORE_PEER_OBJECTS_MAX;
     self->bytes_max = bytes_max ? bytes_max : ZMP_STORE_BYTES_MAX;
     int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0
@@ -135,6 +136,13 @@ zmp_store_new (zmp_store_reply_fn *reply, void *arg, size_t objects_max,
     if (fd >= 0)
         close (fd);
     return self;
+}
+
+void
+zmp_store_set_peer_objects_max (zmp_store_t *self, size_t max)
+{
+    assert (self);
+    self->peer_objects_max = max ? max : ZMP_STORE_PEER_OBJECTS_MAX;
 }
 
 //  --------------------------------------------------------------------------
@@ -424,6 +432,19 @@ s_object_insert (zmp_store_t *store, uint64_t id, zmp_object_kind_t kind)
     return object;
 }
 
+//  False (call answered with kind limit) if call's peer holds its share
+static bool
+s_peer_has_room (zmp_store_t *store, store_call_t *call)
+{
+    if (zhashx_size (call->peer->attached) < store->peer_objects_max)
+        return true;
+    store_reply_error (store, call, ZMP_ERR_LIMIT,
+                       "this client holds %zu shared objects, the most one "
+                       "may (broker --max-objects-per-client)",
+                       store->peer_objects_max);
+    return false;
+}
+
 store_object_t *
 store_object_new (zmp_store_t *store, store_call_t *call,
                   zmp_object_kind_t kind)
@@ -434,6 +455,8 @@ store_object_new (zmp_store_t *store, store_call_t *call,
                            store->objects_max);
         return NULL;
     }
+    if (!s_peer_has_room (store, call))
+        return NULL;
     uint64_t id;
     do
         id = s_splitmix (store->id_key ^ store->next_id++);
@@ -633,6 +656,9 @@ s_attach (zmp_store_t *store, store_call_t *call, store_object_t *object)
                            zmp_object_kind_name (object->kind), object->refs);
         return;
     }
+    if (!zhashx_lookup (call->peer->attached, s_id_key (object->id))
+        && !s_peer_has_room (store, call))
+        return;
     object->refs++;
     s_count_add (call->peer->attached, object->id, 1);
     s_info (store, call, object);

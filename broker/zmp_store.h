@@ -51,6 +51,13 @@ typedef void (zmp_store_reply_fn) (void *arg, const char *peer,
 zmp_store_t *zmp_store_new (zmp_store_reply_fn *reply, void *arg,
                             size_t objects_max, uint64_t bytes_max);
 
+//  Objects one peer may hold attached at once (made or attached), so that
+//  one client cannot take the whole store; 0 takes
+//  ZMP_STORE_PEER_OBJECTS_MAX. A new or attach beyond fails with limit.
+void zmp_store_set_peer_objects_max (zmp_store_t *self, size_t max);
+
+#define ZMP_STORE_PEER_OBJECTS_MAX 100000
+
 //  Free every object; waiters get no reply. Does nothing if *self_p is
 //  NULL.
 void zmp_store_destroy (zmp_store_t **self_p);

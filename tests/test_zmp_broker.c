@@ -59,6 +59,7 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
                                    NULL,
                                    NULL,
                                    false,
+                                   0,
                                    s_max_message_mb };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);

@@ -1200,6 +1200,36 @@ test_store_returning_peer_keeps_objects_and_locks (void **state)
     s_ok_nil (f, s_release (f, "A", lock, 1));
 }
 
+//  One client holds at most its share of the store's objects: made or
+//  attached; letting one go makes room again; others are not affected
+static void
+test_store_caps_the_objects_one_client_holds (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    zmp_store_set_peer_objects_max (f->store, 3);
+    uint64_t first = s_queue (f, 0, false);
+    s_queue (f, 0, false);
+    uint64_t pipe_request = s_call (
+        f, "A", "new", 0, ARGS (zmp_str ("pipe"), zmp_bool (true)), NONE);
+    s_fails (f, pipe_request, ZMP_ERR_LIMIT);  //  Two ends: no room
+    s_queue (f, 0, false);
+    s_fails (f,
+             s_call (f, "A", "new", 0,
+                     ARGS (zmp_str ("queue"), zmp_uint (0), zmp_bool (false)),
+                     NONE),
+             ZMP_ERR_LIMIT);
+    //  Another client's object cannot be attached either
+    uint64_t other = s_new (f, "B", "lock", NONE);
+    s_fails (f, s_call (f, "A", "attach", other, NONE, NONE), ZMP_ERR_LIMIT);
+    //  ...until one is let go; attaching one it holds already is fine
+    zmp_value_t *info = s_ok (f, s_call (f, "A", "attach", first, NONE, NONE));
+    zmp_value_destroy (&info);
+    s_ok_nil (f, s_call (f, "A", "detach", first, NONE, NONE));
+    s_ok_nil (f, s_call (f, "A", "detach", first, NONE, NONE));
+    info = s_ok (f, s_call (f, "A", "attach", other, NONE, NONE));
+    zmp_value_destroy (&info);
+}
+
 static void
 test_store_counts_waiting_puts_and_caps_waiters (void **state)
 {
@@ -1566,6 +1596,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_store_enforces_its_limits,
                                          s_setup_small, s_teardown),
         T (test_store_counts_waiting_puts_and_caps_waiters),
+        T (test_store_caps_the_objects_one_client_holds),
         cmocka_unit_test_setup_teardown (
             test_store_charges_list_items_their_frames, s_setup_small,
             s_teardown),

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "zmp_broker.h"
+#include "zmp_store.h"
 #include "zmp_error.h"
 
 #include <getopt.h>
@@ -46,6 +47,10 @@ static const char *s_usage =
     "      --curve-keys DIR    the public keys (NAME.key) of the clients and\n"
     "                          workers it lets in, each in its role; files\n"
     "                          added are taken at once\n"
+    "      --max-objects-per-client N\n"
+    "                          shared objects one client may hold at once\n"
+    "                          (default 100000): one client cannot fill the\n"
+    "                          broker's store for all\n"
     "      --max-message-mb N  the largest frame taken, in MiB (default 256):\n"
     "                          a task's arguments or result, an object's\n"
     "                          item; clients and workers are told, and fail\n"
@@ -82,6 +87,7 @@ cli_broker (int argc, char **argv)
         { "curve-keys", required_argument, NULL, 'A' },
         { "insecure", no_argument, NULL, 'I' },
         { "max-message-mb", required_argument, NULL, 'M' },
+        { "max-objects-per-client", required_argument, NULL, 'O' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -104,6 +110,7 @@ cli_broker (int argc, char **argv)
                                    NULL,
                                    NULL,
                                    false,
+                                   ZMP_STORE_PEER_OBJECTS_MAX,
                                    ZMP_BROKER_MAX_MESSAGE_MB };
 
     int verbosity = 0;
@@ -188,6 +195,14 @@ cli_broker (int argc, char **argv)
                 break;
             case 'I':
                 config.insecure = true;
+                break;
+            case 'O':
+                if (!cli_parse_long (optarg, 1, 1000000, &number))
+                    return cli_usage_error (
+                        "broker",
+                        "--max-objects-per-client takes 1 to 1000000, not '%s'",
+                        optarg);
+                config.max_objects_per_client = number;
                 break;
             case 'M':
                 if (!cli_parse_long (optarg, 1, 2047, &number))
