@@ -150,6 +150,36 @@ zmp_curve_apply_client (zsock_t *socket, zcert_t *cert, const char *server_key)
     zsock_set_curve_serverkey (socket, server_key);
 }
 
+//  The configuration file, loaded (caller destroys), or NULL: none there,
+//  or (-1 in *rc, with error) $ZMPOOL_CONFIG names one that does not load
+static zconfig_t *
+s_config_load (int *rc, zmp_error_t *error)
+{
+    *rc = 0;
+    const char *named = getenv (ZMP_CONFIG_ENV);
+    char path[PATH_MAX];
+    if (named && *named)
+        snprintf (path, sizeof path, "%s", named);
+    else {
+        const char *home = getenv ("HOME");
+        if (!home || !*home)
+            return NULL;
+        snprintf (path, sizeof path, "%s/.config/zmpool/zmpool.cfg", home);
+        if (access (path, F_OK))
+            return NULL;  //  None: that is fine
+    }
+    zconfig_t *config = zconfig_load (path);
+    if (!config) {
+        zmp_error_set (error, ZMP_ERR_USAGE,
+                       "cannot read the configuration file %s (czmq's ZPL "
+                       "format: 'curve', then indented 'secret = ...' and "
+                       "'server = ...')",
+                       path);
+        *rc = -1;
+    }
+    return config;
+}
+
 int
 zmp_curve_from_env (zcert_t **cert_p, char server_key[ZMP_CURVE_KEY_SIZE],
                     zmp_error_t *error)
@@ -159,8 +189,32 @@ zmp_curve_from_env (zcert_t **cert_p, char server_key[ZMP_CURVE_KEY_SIZE],
     const char *secret = getenv (ZMP_CURVE_SECRET_ENV);
     const char *server = getenv (ZMP_CURVE_SERVER_ENV);
     bool has_secret = secret && *secret, has_server = server && *server;
-    if (!has_secret && !has_server)
-        return 0;
+    if (!has_secret && !has_server) {
+        //  The configuration file, if there is one
+        int rc;
+        zconfig_t *config = s_config_load (&rc, error);
+        if (!config)
+            return rc;
+        const char *file_secret = zconfig_get (config, "curve/secret", NULL);
+        const char *file_server = zconfig_get (config, "curve/server", NULL);
+        if (!file_secret != !file_server) {
+            zmp_error_set (error, ZMP_ERR_USAGE,
+                           "%s gives curve/%s but not curve/%s: CURVE needs "
+                           "both",
+                           zconfig_filename (config),
+                           file_secret ? "secret" : "server",
+                           file_secret ? "server" : "secret");
+            rc = -1;
+        } else if (file_secret) {
+            rc = zmp_curve_load_public (file_server, server_key, error);
+            if (rc == 0) {
+                *cert_p = zmp_curve_load_secret (file_secret, error);
+                rc = *cert_p ? 0 : -1;
+            }
+        }
+        zconfig_destroy (&config);
+        return rc;
+    }
     if (!has_secret || !has_server) {
         zmp_error_set (error, ZMP_ERR_USAGE,
                        "$%s is set but not $%s: CURVE needs both, this "

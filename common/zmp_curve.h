@@ -24,6 +24,7 @@
 //  public key
 #define ZMP_CURVE_SECRET_ENV "ZMPOOL_CURVE_SECRET"
 #define ZMP_CURVE_SERVER_ENV "ZMPOOL_CURVE_SERVER"
+#define ZMP_CONFIG_ENV       "ZMPOOL_CONFIG"
 
 //  Write a new key pair DIR/NAME.key and DIR/NAME.key_secret for role
 //  ("client", "worker" or "broker"). Refuses to replace existing files.
@@ -47,9 +48,15 @@ int zmp_curve_load_public (const char *path, char key[ZMP_CURVE_KEY_SIZE],
 void zmp_curve_apply_client (zsock_t *socket, zcert_t *cert,
                              const char *server_key);
 
-//  A connecting socket's keys, from the environment: both variables set,
-//  or neither (0, *cert_p NULL). Returns 0, or -1 with the error of the
-//  one set alone or of a file that does not load.
+//  A connecting socket's keys: from the environment (both variables set),
+//  else from the configuration file ($ZMPOOL_CONFIG, else
+//  ~/.config/zmpool/zmpool.cfg if there is one; czmq's ZPL format):
+//      curve
+//          secret = /path/NAME.key_secret
+//          server = /path/broker.key
+//  Neither: 0, *cert_p NULL. Returns 0, or -1 with the error of a half
+//  given pair, a configuration file that does not load, or a key file
+//  that does not load.
 int zmp_curve_from_env (zcert_t **cert_p, char server_key[ZMP_CURVE_KEY_SIZE],
                         zmp_error_t *error);
 

@@ -810,6 +810,28 @@ test_cli_curve_keys_let_in_only_whom_the_broker_lists (void **state)
     assert_int_equal (run.status, 0);
     assert_string_equal (run.out, "9\n");
     s_run_free (&run);
+    //  The same keys from a configuration file ($ZMPOOL_CONFIG)
+    char config[256];
+    snprintf (config, sizeof config, "%s/zmpool.cfg", dir);
+    FILE *file = fopen (config, "w");
+    assert_non_null (file);
+    fprintf (file, "curve\n    secret = %s\n    server = %s\n", client_secret,
+             broker_public);
+    fclose (file);
+    testkit_setenv ("ZMPOOL_CONFIG", config);
+    run = s_map_as (endpoint, NULL, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "9\n");
+    s_run_free (&run);
+    file = fopen (config, "w");
+    fprintf (file, "curve\n    secret = %s\n", client_secret);
+    fclose (file);
+    run = s_map_as (endpoint, NULL, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "CURVE needs both"));
+    s_run_free (&run);
+    testkit_setenv ("ZMPOOL_CONFIG", NULL);
+    assert_int_equal (unlink (config), 0);
     struct {
         const char *secret, *server, *says;
     } refused[] = {
