@@ -52,10 +52,28 @@ static pid_t
 s_spawn_program (const char *program, const char *const *args,
                  const int child_fds[4])
 {
-    if (!program)
-        program = ZMPOOL_EXE;
-    const char *argv[KIT_ARGS_MAX + 2];
+    const char *argv[KIT_ARGS_MAX + 16];
     size_t count = 0;
+    if (!program) {
+        program = ZMPOOL_EXE;
+        //  $ZMP_TEST_VALGRIND: zmpool itself under memcheck; an error or a
+        //  leak makes it exit 9, which testkit_stop_cleanly reports
+        const char *valgrind = getenv ("ZMP_TEST_VALGRIND");
+        if (valgrind && *valgrind) {
+            static const char *const memcheck[] = {
+                "/usr/bin/valgrind",
+                "-q",
+                "--error-exitcode=9",
+                "--leak-check=full",
+                "--show-leak-kinds=definite,indirect",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--child-silent-after-fork=yes",
+                NULL
+            };
+            for (size_t index = 0; memcheck[index]; index++)
+                argv[count++] = memcheck[index];
+        }
+    }
     argv[count++] = program;
     for (size_t index = 0; args[index] && count < KIT_ARGS_MAX; index++)
         argv[count++] = args[index];
@@ -73,7 +91,7 @@ s_spawn_program (const char *program, const char *const *args,
             if (source >= 0 && source != target)
                 dup2 (source, target);
         }
-        execv (program, (char *const *) argv);
+        execv (argv[0], (char *const *) argv);
         _exit (127);
     }
     return pid;

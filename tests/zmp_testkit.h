@@ -3,7 +3,9 @@
     Every process a test starts is recorded by its PID, dies with the test
     process (PR_SET_PDEATHSIG), and is stopped by testkit_stop: SIGTERM, a
     bounded wait, then SIGKILL. Deadlines stretch by the factor in
-    $ZMP_TEST_TIMEOUT_FACTOR (sanitizer and valgrind runs set it).
+    $ZMP_TEST_TIMEOUT_FACTOR (sanitizer and valgrind runs set it). With
+    $ZMP_TEST_VALGRIND set, zmpool runs under valgrind memcheck, which
+    makes it exit 9 on an error or a leak.
 */
 #ifndef ZMP_TESTKIT_H_INCLUDED
 #define ZMP_TESTKIT_H_INCLUDED
