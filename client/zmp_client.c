@@ -363,6 +363,106 @@ s_give_up (zmp_client_t *client)
     s_fail_jobs (client, true);
 }
 
+//  A frame over the broker's limit would drop our connection, and the
+//  resend after it would again: fail the task it carries here, with kind
+//  limit. Lock held.
+static void
+s_fail_oversize_task (zmp_client_t *client, zframe_t *header, size_t size)
+{
+    zmp_proto_task_t task;
+    if (zmp_proto_decode_task (header, &task, NULL))
+        return;
+    job_t *job = client_job_lookup (client, (uint32_t) (task.task_id >> 32));
+    if (!job
+        || (job->kind != JOB_ASYNC && job->kind != JOB_ITER
+            && job->kind != JOB_PROCESS))
+        return;
+    zmp_error_t error;
+    zmp_error_set (&error, ZMP_ERR_LIMIT,
+                   "the task's arguments are %zu bytes, more than the "
+                   "broker at %s takes (%llu: broker --max-message-mb)",
+                   size, client->endpoint,
+                   (unsigned long long) client->max_message);
+    zmp_proto_result_t result = { task.task_id, ZMP_ERR_LIMIT, 0 };
+    zframe_t *value = zmp_proto_encode_error (&error);
+    if (job->kind == JOB_PROCESS)
+        process_deliver (client, job, &result, &value);
+    else
+        pool_deliver (client, job, (uint32_t) task.task_id, &result, &value);
+    zframe_destroy (&value);
+}
+
+//  The same for an object request: its caller gets the error. Lock held.
+static void
+s_fail_oversize_request (zmp_client_t *client, zframe_t *id_frame, size_t size)
+{
+    uint64_t request_id;
+    if (!id_frame || zmp_proto_decode_uint (id_frame, &request_id, NULL))
+        return;
+    job_t *job = client_job_lookup (client, (uint32_t) (request_id >> 32));
+    zmp_error_t error;
+    zmp_error_set (&error, ZMP_ERR_LIMIT,
+                   "the value is %zu bytes, more than the broker at %s "
+                   "takes (%llu: broker --max-message-mb)",
+                   size, client->endpoint,
+                   (unsigned long long) client->max_message);
+    zframe_t *outcome = zmp_proto_encode_outcome_error (&error);
+    if (job && job->kind == JOB_REQUEST) {
+        client_request_t *request = (client_request_t *) job;
+        request->reply = outcome;
+        outcome = NULL;
+        request->done = true;
+        pthread_cond_signal (&request->cond);
+    } else if (job && job->kind == JOB_OBJECT)
+        object_ack (client, job, outcome);
+    zframe_destroy (&outcome);
+}
+
+//  msg, less what it carries over the broker's limit (failed here), or
+//  NULL if nothing is left to send. Takes msg. Lock held.
+static zmsg_t *
+s_within_limit (zmp_client_t *client, zmsg_t *msg)
+{
+    size_t largest = 0;
+    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg))
+        if (zframe_size (frame) > largest)
+            largest = zframe_size (frame);
+    if (!client->max_message || largest <= client->max_message)
+        return msg;
+    int command = zmp_proto_command (msg, NULL);
+    zmsg_t *kept = NULL;
+    if (command == ZMP_PROTO_SUBMIT) {
+        kept = zmsg_new ();
+        zframe_t *frame = zmsg_pop (msg);  //  The protocol header
+        zmsg_append (kept, &frame);
+        zframe_t *header;
+        while ((header = zmsg_pop (msg))) {
+            zframe_t *args = zmsg_pop (msg);
+            size_t size = args ? zframe_size (args) : 0;
+            if (size > client->max_message
+                || zframe_size (header) > client->max_message)
+                s_fail_oversize_task (client, header, size);
+            else {
+                zmsg_append (kept, &header);
+                zmsg_append (kept, &args);
+            }
+            zframe_destroy (&header);
+            zframe_destroy (&args);
+        }
+        if (zmsg_size (kept) < 2)
+            zmsg_destroy (&kept);
+    } else if (command == ZMP_PROTO_OBJECT) {
+        zmsg_first (msg);
+        s_fail_oversize_request (client, zmsg_next (msg), largest);
+    } else
+        zmp_warning ("client: dropped a %s of %zu bytes: the broker takes "
+                     "%llu at most",
+                     zmp_proto_command_name (command), largest,
+                     (unsigned long long) client->max_message);
+    zmsg_destroy (&msg);
+    return kept;
+}
+
 //  The broker refused us: say so once, to a waiting connect too, and lose
 //  it if it had welcomed us. Lock held.
 static void
@@ -409,6 +509,8 @@ s_on_welcome (io_t *io, zmsg_t *msg)
         return;
     }
     pthread_mutex_lock (&client->mutex);
+    //  First: what is sent again below must fit this broker's limit
+    client->max_message = welcome.max_message;
     if (client->broker_run && welcome.run && welcome.run != client->broker_run)
         s_reattach (io);
     if (welcome.run)
@@ -436,6 +538,15 @@ s_on_welcome (io_t *io, zmsg_t *msg)
              job = (job_t *) zlistx_next (jobs))
             resent += pool_resend_job (job, io->unsent);
         zlistx_destroy (&jobs);
+        //  This broker's limit may be lower than the last one's
+        zlistx_t *checked = zlistx_new ();
+        zmsg_t *again;
+        while ((again = (zmsg_t *) zlistx_detach (io->unsent, NULL)))
+            if ((again = s_within_limit (client, again)))
+                zlistx_add_end (checked, again);
+        while ((again = (zmsg_t *) zlistx_detach (checked, NULL)))
+            zlistx_add_end (io->unsent, again);
+        zlistx_destroy (&checked);
         if (resent)
             zmp_notice ("client: the broker at %s is back; resent %zu tasks",
                         client->endpoint, resent);
@@ -446,7 +557,6 @@ s_on_welcome (io_t *io, zmsg_t *msg)
     zmp_error_clear (&client->refused);
     client->heartbeat_ms = welcome.heartbeat_ms;
     client->liveness = welcome.liveness;
-    client->max_message = welcome.max_message;
     client->slots = (int) welcome.slots;
     pthread_cond_broadcast (&client->cond);
     pthread_mutex_unlock (&client->mutex);
@@ -700,106 +810,6 @@ s_on_monitor (io_t *io)
     zstr_free (&name);
     zstr_free (&value);
     zmsg_destroy (&event);
-}
-
-//  A frame over the broker's limit would drop our connection, and the
-//  resend after it would again: fail the task it carries here, with kind
-//  limit. Lock held.
-static void
-s_fail_oversize_task (zmp_client_t *client, zframe_t *header, size_t size)
-{
-    zmp_proto_task_t task;
-    if (zmp_proto_decode_task (header, &task, NULL))
-        return;
-    job_t *job = client_job_lookup (client, (uint32_t) (task.task_id >> 32));
-    if (!job
-        || (job->kind != JOB_ASYNC && job->kind != JOB_ITER
-            && job->kind != JOB_PROCESS))
-        return;
-    zmp_error_t error;
-    zmp_error_set (&error, ZMP_ERR_LIMIT,
-                   "the task's arguments are %zu bytes, more than the "
-                   "broker at %s takes (%llu: broker --max-message-mb)",
-                   size, client->endpoint,
-                   (unsigned long long) client->max_message);
-    zmp_proto_result_t result = { task.task_id, ZMP_ERR_LIMIT, 0 };
-    zframe_t *value = zmp_proto_encode_error (&error);
-    if (job->kind == JOB_PROCESS)
-        process_deliver (client, job, &result, &value);
-    else
-        pool_deliver (client, job, (uint32_t) task.task_id, &result, &value);
-    zframe_destroy (&value);
-}
-
-//  The same for an object request: its caller gets the error. Lock held.
-static void
-s_fail_oversize_request (zmp_client_t *client, zframe_t *id_frame, size_t size)
-{
-    uint64_t request_id;
-    if (!id_frame || zmp_proto_decode_uint (id_frame, &request_id, NULL))
-        return;
-    job_t *job = client_job_lookup (client, (uint32_t) (request_id >> 32));
-    zmp_error_t error;
-    zmp_error_set (&error, ZMP_ERR_LIMIT,
-                   "the value is %zu bytes, more than the broker at %s "
-                   "takes (%llu: broker --max-message-mb)",
-                   size, client->endpoint,
-                   (unsigned long long) client->max_message);
-    zframe_t *outcome = zmp_proto_encode_outcome_error (&error);
-    if (job && job->kind == JOB_REQUEST) {
-        client_request_t *request = (client_request_t *) job;
-        request->reply = outcome;
-        outcome = NULL;
-        request->done = true;
-        pthread_cond_signal (&request->cond);
-    } else if (job && job->kind == JOB_OBJECT)
-        object_ack (client, job, outcome);
-    zframe_destroy (&outcome);
-}
-
-//  msg, less what it carries over the broker's limit (failed here), or
-//  NULL if nothing is left to send. Takes msg. Lock held.
-static zmsg_t *
-s_within_limit (zmp_client_t *client, zmsg_t *msg)
-{
-    size_t largest = 0;
-    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg))
-        if (zframe_size (frame) > largest)
-            largest = zframe_size (frame);
-    if (!client->max_message || largest <= client->max_message)
-        return msg;
-    int command = zmp_proto_command (msg, NULL);
-    zmsg_t *kept = NULL;
-    if (command == ZMP_PROTO_SUBMIT) {
-        kept = zmsg_new ();
-        zframe_t *frame = zmsg_pop (msg);  //  The protocol header
-        zmsg_append (kept, &frame);
-        zframe_t *header;
-        while ((header = zmsg_pop (msg))) {
-            zframe_t *args = zmsg_pop (msg);
-            size_t size = args ? zframe_size (args) : 0;
-            if (size > client->max_message
-                || zframe_size (header) > client->max_message)
-                s_fail_oversize_task (client, header, size);
-            else {
-                zmsg_append (kept, &header);
-                zmsg_append (kept, &args);
-            }
-            zframe_destroy (&header);
-            zframe_destroy (&args);
-        }
-        if (zmsg_size (kept) < 2)
-            zmsg_destroy (&kept);
-    } else if (command == ZMP_PROTO_OBJECT) {
-        zmsg_first (msg);
-        s_fail_oversize_request (client, zmsg_next (msg), largest);
-    } else
-        zmp_warning ("client: dropped a %s of %zu bytes: the broker takes "
-                     "%llu at most",
-                     zmp_proto_command_name (command), largest,
-                     (unsigned long long) client->max_message);
-    zmsg_destroy (&msg);
-    return kept;
 }
 
 //  Take the outbox in one lock; its messages go behind the unsent ones.

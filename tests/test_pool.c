@@ -1104,10 +1104,22 @@ test_client_resumes_its_tasks_with_a_new_broker (void **state)
                                                 NULL, NULL, &error);
     assert_non_null (during);
     assert_false (zmp_async_ready (during));
-    //  The new broker, where the old one was
+    //  One the new broker will not take: 2 MiB, over its limit
+    char *big = (char *) malloc (2u << 20);
+    memset (big, 'x', (2u << 20) - 1);
+    big[(2u << 20) - 1] = 0;
+    msgpack_object big_word = zmp_str (big);
+    msgpack_object big_args = zmp_array (&big_word, 1);
+    zmp_async_t *too_big = zmp_pool_apply_async (pool, "echo", &big_args, NULL,
+                                                 NULL, NULL, &error);
+    assert_non_null (too_big);
+    free (big);
+    //  The new broker, where the old one was, taking frames of 1 MiB
     char again[256];
-    const char *same[] = { "--quiet", "--heartbeat-ms", "100",    "--liveness",
-                           "3",       "--bind",         endpoint, NULL };
+    const char *same[] = {
+        "--quiet", "--heartbeat-ms",   "100", "--liveness", "3", "--bind",
+        endpoint,  "--max-message-mb", "1",   NULL
+    };
     broker = testkit_broker_start (again, sizeof again, same);
     assert_true (broker > 0);
     assert_string_equal (again, endpoint);
@@ -1117,6 +1129,10 @@ test_client_resumes_its_tasks_with_a_new_broker (void **state)
     assert_non_null (value);
     assert_int_equal (value->type, MSGPACK_OBJECT_STR);
     assert_memory_equal (value->via.str.ptr, "back", 4);
+    //  What would now pass the limit failed here, not on the wire
+    assert_null (zmp_async_get (too_big, testkit_ms (10000), &error));
+    assert_int_equal (error.kind, ZMP_ERR_LIMIT);
+    zmp_async_destroy (&too_big);
     zmp_async_destroy (&before);
     zmp_async_destroy (&during);
     zmp_pool_close (pool);
