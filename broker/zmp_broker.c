@@ -35,6 +35,8 @@
 #define BROKER_RECV_BATCH 1000  //  Messages taken per turn, at most
 //  Failed handshakes: a log line at most this often
 #define BROKER_REFUSED_LOG_MS 10000
+//  Bytes CURVE may add to a frame on the wire, and some
+#define BROKER_FRAME_OVERHEAD 256
 //  Refused messages logged one by one in a second, at most
 #define BROKER_REJECTS_LOGGED 20
 
@@ -45,6 +47,7 @@ struct zmp_broker {
     broker_sched_t sched;        //  Peers, pools, tasks
     zmp_store_t *store;          //  Owned: the shared objects
     zactor_t *auth;              //  Owned: zauth, with CURVE keys
+    zcertstore_t *certs;         //  Owned: the same keys, for their roles
     zactor_t *monitor;           //  Owned: the router's failed handshakes
     uint64_t refused;            //  Handshakes failed since the last log
     int64_t refused_logged_at;   //  zclock_mono () ms of that log
@@ -123,6 +126,10 @@ s_secure (zmp_broker_t *self, zmp_error_t *error)
     zcert_destroy (&cert);
     zsock_set_curve_server (self->router, 1);
     zsock_set_zap_domain (self->router, ZMP_CURVE_ZAP_DOMAIN);
+    //  A key's role is read from its file here, by the key the handshake
+    //  proved: not from the connection's metadata, to which a peer may add
+    //  properties of its own
+    self->certs = zcertstore_new (self->config.curve_keys);
     self->monitor = zmp_curve_monitor (self->router);
     return 0;
 }
@@ -226,12 +233,15 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
     assert (self->router);
     //  A frame's size is read before the frame: a larger one is refused
     //  before anything is allocated for it
-    self->max_message = (uint64_t) s_setting (self->config.max_message_mb,
-                                              ZMP_BROKER_MAX_MESSAGE_MB)
+    self->max_message = (uint64_t) (self->config.max_message_mb > 0
+                                        ? self->config.max_message_mb
+                                        : ZMP_BROKER_MAX_MESSAGE_MB)
                         << 20;
-    zsock_set_maxmsgsize (
-        self->router,
-        (int) (self->max_message > INT_MAX ? INT_MAX : self->max_message));
+    //  Peers are told max_message; the socket allows a margin beyond it
+    //  for what CURVE adds to a frame on the wire (nonce, MAC, command)
+    uint64_t wire_max = self->max_message + BROKER_FRAME_OVERHEAD;
+    zsock_set_maxmsgsize (self->router,
+                          (int) (wire_max > INT_MAX ? INT_MAX : wire_max));
     zsock_set_router_mandatory (self->router, 1);
     zsock_set_sndtimeo (self->router, 0);
     zsock_set_rcvtimeo (self->router, 0);
@@ -279,6 +289,7 @@ zmp_broker_destroy (zmp_broker_t **self_p)
         zactor_destroy (&self->monitor);  //  Before the socket it watches
         zsock_destroy (&self->router);
         zactor_destroy (&self->auth);
+        zcertstore_destroy (&self->certs);
         zstr_free (&self->endpoint);
         free (self);
         *self_p = NULL;
@@ -458,15 +469,17 @@ s_same_client (const broker_peer_t *peer, const zmp_proto_hello_t *hello,
                || (hello->session && peer->hello.session == hello->session));
 }
 
-//  With CURVE keys: the role in the file of the peer's key must be the one
-//  it says HELLO as; a worker's key may also register task processes of
-//  its own agent (same key, host and agent pid) as clients, for their
-//  shared objects. Returns NULL, or why not.
+//  With CURVE keys: the role in the file of the peer's key (user, which
+//  ZAP set) must be the one it says HELLO as; a worker's key may also
+//  register task processes of its own agent (same key, host and agent pid)
+//  as clients, for their shared objects. Returns NULL, or why not.
 static const char *
-s_role_refused (zmp_broker_t *self, zframe_t *body,
-                const zmp_proto_hello_t *hello, const char *user)
+s_role_refused (zmp_broker_t *self, const zmp_proto_hello_t *hello,
+                const char *user)
 {
-    const char *role = zframe_meta (body, "role");
+    //  The directory is read again when it changes (czmq's disk loader)
+    zcert_t *cert = *user ? zcertstore_lookup (self->certs, user) : NULL;
+    const char *role = cert ? zcert_meta (cert, "role") : NULL;
     if (!role)
         return "not authorised: the key has no role (make keys with zmpool "
                "keygen --role)";
@@ -508,7 +521,7 @@ s_on_hello (zmp_broker_t *self, zframe_t **routing_id_p, const char *key,
     char user[sizeof peer->user];
     snprintf (user, sizeof user, "%s", user_id ? user_id : "");
     const char *refused =
-        self->auth ? s_role_refused (self, body, &hello, user) : NULL;
+        self->auth ? s_role_refused (self, &hello, user) : NULL;
     if (refused) {
         s_reject (self, *routing_id_p, peer, ZMP_ERR_NOT_AUTHORIZED, refused,
                   false);

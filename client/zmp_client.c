@@ -32,9 +32,10 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define CLIENT_RECV_BATCH   1000  //  Messages taken per turn, at most
-#define CLIENT_HEARTBEAT_MS 1000  //  Until the broker's WELCOME
-#define CLIENT_LIVENESS     5
+#define CLIENT_RECV_BATCH      1000  //  Messages taken per turn, at most
+#define CLIENT_HEARTBEAT_MS    1000  //  Until the broker's WELCOME
+#define CLIENT_LIVENESS        5
+#define CLIENT_UNEXPLAINED_MAX 3  //  Handshakes failed with no detail: refused
 //  A connection attempt left unanswered this long is made again
 #define CLIENT_CONNECT_TIMEOUT_MS 3000
 
@@ -267,6 +268,7 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *socket;    //  DEALER to the broker
     zactor_t *monitor;  //  Its handshake failures
+    int unexplained;    //  Handshakes failed in a row with no detail
     zlistx_t *unsent;   //  zmsg_t * the socket has not taken yet
     int64_t seen_at;    //  zclock_mono () ms of the broker's last word
     int64_t sent_at;    //  zclock_mono () ms of our last send
@@ -508,6 +510,7 @@ s_on_welcome (io_t *io, zmsg_t *msg)
         zmp_warning ("client: bad WELCOME: %s", error.message);
         return;
     }
+    io->unexplained = 0;
     pthread_mutex_lock (&client->mutex);
     //  First: what is sent again below must fit this broker's limit
     client->max_message = welcome.max_message;
@@ -800,7 +803,12 @@ s_on_monitor (io_t *io)
     char *value = event ? zmsg_popstr (event) : NULL;
     zmp_client_t *client = io->client;
     zmp_error_t error;
+    //  One failure with no detail may be a broker closing as it restarts:
+    //  only several in a row are a refusal
+    bool unexplained = name && streq (name, "HANDSHAKE_FAILED_NO_DETAIL");
+    io->unexplained = unexplained ? io->unexplained + 1 : 0;
     if (name && value
+        && (!unexplained || io->unexplained >= CLIENT_UNEXPLAINED_MAX)
         && zmp_curve_handshake_failed (name, value, client->endpoint,
                                        client->curve_cert != NULL, &error)) {
         pthread_mutex_lock (&client->mutex);

@@ -99,6 +99,13 @@ zmp_curve_load_secret (const char *path, zmp_error_t *error)
     assert (path);
     char secret[PATH_MAX];
     s_secret_path (path, secret, sizeof secret);
+    if (strlen (secret) >= 250) {  //  czmq's zcert_load cuts longer names
+        zmp_error_set (error, ZMP_ERR_USAGE,
+                       "the secret key's path is too long (at most 249 "
+                       "bytes): %s",
+                       secret);
+        return NULL;
+    }
     struct stat info;
     if (stat (secret, &info)) {
         zmp_error_set (error, errno == ENOENT ? ZMP_ERR_USAGE : ZMP_ERR_SYSTEM,
@@ -115,7 +122,12 @@ zmp_curve_load_secret (const char *path, zmp_error_t *error)
                        secret, (unsigned) (info.st_mode & 0777));
         return NULL;
     }
-    zcert_t *cert = zcert_load (secret);
+    //  zcert_load (NAME) reads NAME_secret first if there is one: given
+    //  the name without its suffix, it reads the file checked above
+    char base[PATH_MAX];
+    snprintf (base, sizeof base, "%.*s",
+              (int) (strlen (secret) - strlen (SECRET_SUFFIX)), secret);
+    zcert_t *cert = zcert_load (base);
     if (!cert || streq (zcert_secret_txt (cert), NO_SECRET)) {
         zmp_error_set (error, ZMP_ERR_USAGE,
                        "%s holds no secret key (make one with zmpool keygen)",

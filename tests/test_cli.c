@@ -850,6 +850,24 @@ test_cli_curve_keys_let_in_only_whom_the_broker_lists (void **state)
         assert_true (zclock_mono () - started < 4000);
         s_run_free (&run);
     }
+    //  A key the broker lists, made by another tool without a role: it
+    //  is let in by the handshake but may not say HELLO in any role
+    zcert_t *roleless = zcert_new ();
+    char roleless_public[256], roleless_secret[256];
+    snprintf (roleless_public, sizeof roleless_public, "%s/roleless.key",
+              allowed);
+    snprintf (roleless_secret, sizeof roleless_secret, "%s/roleless.key_secret",
+              dir);
+    assert_int_equal (zcert_save_public (roleless, roleless_public), 0);
+    assert_int_equal (zcert_save_secret (roleless, roleless_secret), 0);
+    assert_int_equal (chmod (roleless_secret, 0600), 0);
+    zcert_destroy (&roleless);
+    run = s_map_as (endpoint, roleless_secret, broker_public);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.err, "the key has no role"));
+    s_run_free (&run);
+    assert_int_equal (unlink (roleless_public), 0);
+    assert_int_equal (unlink (roleless_secret), 0);
     //  Keys rotate without a restart: a key added is let in, a key taken
     //  out is refused from its next connection
     char stranger_public[256], stranger_allowed[256];
