@@ -335,9 +335,12 @@ s_replay (zmp_store_t *store, int fd, const char *path, zmp_error_t *error)
         return -1;
     }
     uint64_t file_size = (uint64_t) info.st_size;
-    FILE *file = fdopen (dup (fd), "r");
+    int copy = dup (fd);
+    FILE *file = copy >= 0 ? fdopen (copy, "r") : NULL;
     if (!file) {
         s_system_error (error, "read", path);
+        if (copy >= 0)
+            close (copy);
         return -1;
     }
     unsigned char *body = NULL;
@@ -348,17 +351,22 @@ s_replay (zmp_store_t *store, int fd, const char *path, zmp_error_t *error)
     msgpack_unpacked_init (&unpacked);
     while (offset < file_size && !damage) {
         unsigned char header[JOURNAL_HEADER];
-        if (fread (header, 1, JOURNAL_HEADER, file) != JOURNAL_HEADER)
-            break;  //  Cut short
+        if (fread (header, 1, JOURNAL_HEADER, file) != JOURNAL_HEADER) {
+            if (ferror (file))
+                damage = "a read error";
+            break;  //  Else cut short
+        }
         uint32_t size = s_get_le32 (header);
         uint32_t sum = s_get_le32 (header + 4);
         uint64_t end = offset + JOURNAL_HEADER + size;
-        if (end > file_size)
-            break;  //  Cut short
+        //  A size no record has is damage, wherever it is: a damaged size
+        //  must not pass for the end of the file
         if (size > JOURNAL_RECORD_MAX) {
             damage = "a record larger than any the broker writes";
             break;
         }
+        if (end > file_size)
+            break;  //  Cut short
         if (size > body_limit) {
             body_limit = size;
             body = (unsigned char *) realloc (body, body_limit);
@@ -472,10 +480,13 @@ s_compact (zmp_store_t *store, zmp_error_t *error)
     if (rc == 0)
         rc = rename (temp, self->path);
     if (rc) {
-        s_system_error (error, "write", temp);
+        //  The journal itself is whole: go on with it, and try again later
+        zmp_warning ("broker: cannot compact %s (%s): the journal goes on "
+                     "growing",
+                     self->path, strerror (errno));
         close (fd);
         unlink (temp);
-        return -1;
+        return 0;
     }
     close (self->fd);
     self->fd = -1;
@@ -663,6 +674,12 @@ zmp_store_journal_sync (zmp_store_t *self, zmp_error_t *error)
         || (journal->fsync && fdatasync (journal->fd))) {
         journal->broken = true;
         s_system_error (error, "write", journal->path);
+        //  The records written in part told nobody of anything: the file
+        //  goes back to what the replies sent so far tell of
+        if (ftruncate (journal->fd, (off_t) journal->size))
+            zmp_warning ("broker: cannot cut %s back to %llu bytes: %s",
+                         journal->path, (unsigned long long) journal->size,
+                         strerror (errno));
         return -1;
     }
     journal->size += journal->pending.size;

@@ -1425,6 +1425,21 @@ test_store_journal_cuts_a_torn_end_and_refuses_damage (void **state)
     assert_int_equal (s_journal_open (f, ZMP_STORE_FSYNC_ALWAYS, &error), 0);
     assert_int_equal (s_ok_int (f, s_call (f, "A", "qsize", queue, NONE, NONE)),
                       2);
+
+    //  A size no record has (a damaged header) is damage, though it runs
+    //  past the end: it must not pass for a record cut short
+    zmp_store_destroy (&f->store);
+    off_t good = s_file_size (f->path);
+    fd = open (f->path, O_WRONLY | O_APPEND);
+    const unsigned char huge[12] = { 0xf0, 0xff, 0xff, 0xff, 1, 2, 3, 4 };
+    assert_int_equal (write (fd, huge, sizeof huge), (ssize_t) sizeof huge);
+    close (fd);
+    f->store = zmp_store_new (s_on_reply, f, 0, 0);
+    assert_int_equal (s_journal_open (f, ZMP_STORE_FSYNC_ALWAYS, &error), -1);
+    assert_non_null (strstr (error.message, "larger than any"));
+    assert_int_equal (s_file_size (f->path), good + (off_t) sizeof huge);
+    assert_int_equal (truncate (f->path, good), 0);
+    assert_int_equal (s_journal_open (f, ZMP_STORE_FSYNC_ALWAYS, &error), 0);
 }
 
 static void
