@@ -81,7 +81,12 @@ s_up (void **state)
     //  under sanitizers, whose loaded processes may be that slow)
     snprintf (s_liveness, sizeof s_liveness, "%d",
               4 * testkit_ms (1000) / 1000);
-    s_cluster.broker = s_broker_start (NULL);
+    //  A port no other test's wildcard can take while the broker is down
+    //  (two tests restart it on the same endpoint)
+    char fixed[64];
+    testkit_fixed_endpoint (fixed, sizeof fixed);
+    const char *bind[] = { "--bind", fixed, NULL };
+    s_cluster.broker = s_broker_start (bind);
     if (s_cluster.broker <= 0)
         return -1;
     const char *agent_args[] = { "--quiet",    "--module", ZMP_TEST_MODULE,

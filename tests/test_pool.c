@@ -858,9 +858,11 @@ test_client_reports_an_unreachable_broker (void **state)
 static zmp_client_t *
 s_fast_cluster (char *endpoint, pid_t *broker, pid_t *worker)
 {
-    const char *fast[] = { "--quiet", "--heartbeat-ms",
-                           "100",     "--liveness",
-                           "3",       NULL };
+    //  A port no other test's wildcard can take while the broker is down
+    char fixed[64];
+    testkit_fixed_endpoint (fixed, sizeof fixed);
+    const char *fast[] = { "--quiet", "--heartbeat-ms", "100", "--liveness",
+                           "3",       "--bind",         fixed, NULL };
     *broker = testkit_broker_start (endpoint, 256, fast);
     assert_true (*broker > 0);
     const char *quiet[] = { "--quiet", NULL };

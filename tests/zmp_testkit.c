@@ -37,6 +37,16 @@ testkit_ms (int ms)
     return ms * (scale > 0 ? scale : 1);
 }
 
+const char *
+testkit_fixed_endpoint (char *endpoint, size_t size)
+{
+    static unsigned int s_next = 0;
+    unsigned int port =
+        20000 + ((unsigned int) getpid () * 8 + s_next++) % 12000;
+    snprintf (endpoint, size, "tcp://127.0.0.1:%u", port);
+    return endpoint;
+}
+
 void
 testkit_setenv (const char *name, const char *value)
 {

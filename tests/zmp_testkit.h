@@ -56,6 +56,12 @@ int testkit_run_program (const char *program, const char *const *args,
                          const char *stdin_text, char **out, char **err,
                          int timeout_ms);
 
+//  A loopback endpoint with a port below the ephemeral range (20000 +
+//  pid-derived): for a broker that a test restarts on the same endpoint,
+//  where a wildcard port could be taken in between by another test's
+//  broker or connection. Written into endpoint, which is returned.
+const char *testkit_fixed_endpoint (char *endpoint, size_t size);
+
 //  Set (or with NULL, unset) an environment variable for the processes
 //  the kit starts from now on.
 void testkit_setenv (const char *name, const char *value);
