@@ -180,8 +180,14 @@ s_config_load (int *rc, zmp_error_t *error)
         if (access (path, F_OK))
             return NULL;  //  None: that is fine
     }
-    zconfig_t *config = zconfig_load (path);
-    if (!config) {
+    //  Read here, not with zconfig_load, which leaks on a malformed file;
+    //  a configuration is small
+    zchunk_t *chunk = zchunk_slurp (path, 1 << 20);
+    zconfig_t *config = chunk ? zconfig_chunk_load (chunk) : NULL;
+    zchunk_destroy (&chunk);
+    if (config)
+        zconfig_set_name (config, path);  //  For the messages below
+    else {
         zmp_error_set (error, ZMP_ERR_USAGE,
                        "cannot read the configuration file %s (czmq's ZPL "
                        "format: 'curve', then indented 'secret = ...' and "
@@ -213,7 +219,7 @@ zmp_curve_from_env (zcert_t **cert_p, char server_key[ZMP_CURVE_KEY_SIZE],
             zmp_error_set (error, ZMP_ERR_USAGE,
                            "%s gives curve/%s but not curve/%s: CURVE needs "
                            "both",
-                           zconfig_filename (config),
+                           zconfig_name (config),
                            file_secret ? "secret" : "server",
                            file_secret ? "server" : "secret");
             rc = -1;

@@ -115,5 +115,10 @@ main (int argc, char **argv)
         's',  'e',  0x08, 0xfe, 0x92, 0xa4, 'f',  'r',  'e',  'e',  0x08
     };
     s_write ("fuzz_journal", "queue_and_pipe", journal, sizeof journal);
+
+    //  fuzz_config: a configuration file
+    const char *config = "curve\n    secret = /nonexistent/c.key_secret\n"
+                         "    server = /nonexistent/broker.key\n";
+    s_write ("fuzz_config", "curve", config, strlen (config));
     return 0;
 }
