@@ -48,7 +48,7 @@ struct zmp_broker {
     zmp_store_t *store;          //  Owned: the shared objects
     zactor_t *auth;              //  Owned: zauth, with CURVE keys
     zcertstore_t *certs;         //  Owned: the same keys, for their roles
-    zactor_t *monitor;           //  Owned: the router's failed handshakes
+    zsock_t *monitor;            //  Owned: the router's failed handshakes
     uint64_t refused;            //  Handshakes failed since the last log
     int64_t refused_logged_at;   //  zclock_mono () ms of that log
     uint32_t rejects_logged;     //  Refused messages logged this second
@@ -155,18 +155,16 @@ s_log_refused (zmp_broker_t *self, int64_t now)
 static void
 s_on_monitor (zmp_broker_t *self, int64_t now)
 {
-    zmsg_t *event = zmsg_recv (self->monitor);
-    char *name = event ? zmsg_popstr (event) : NULL;
+    const char *name;
+    char value[16];
     //  Not NO_DETAIL: a connection closed in its handshake is also what a
     //  port probe does (zmpool status checks the port first)
-    if (name
-        && (streq (name, "HANDSHAKE_FAILED_AUTH")
-            || streq (name, "HANDSHAKE_FAILED_PROTOCOL"))) {
-        self->refused++;
-        s_log_refused (self, now);
-    }
-    zstr_free (&name);
-    zmsg_destroy (&event);
+    while (zmp_curve_event (self->monitor, &name, value, sizeof value))
+        if (streq (name, "HANDSHAKE_FAILED_AUTH")
+            || streq (name, "HANDSHAKE_FAILED_PROTOCOL")) {
+            self->refused++;
+            s_log_refused (self, now);
+        }
 }
 
 //  --------------------------------------------------------------------------
@@ -286,7 +284,7 @@ zmp_broker_destroy (zmp_broker_t **self_p)
         zmp_broker_t *self = *self_p;
         broker_sched_destroy (&self->sched);  //  Tasks release their objects
         zmp_store_destroy (&self->store);
-        zactor_destroy (&self->monitor);  //  Before the socket it watches
+        zmp_curve_unmonitor (self->router, &self->monitor);  //  Before it
         zsock_destroy (&self->router);
         zactor_destroy (&self->auth);
         zcertstore_destroy (&self->certs);

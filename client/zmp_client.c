@@ -266,12 +266,12 @@ client_fail_job (zmp_client_t *client, job_t *job, const zmp_error_t *error)
 typedef struct {
     zmp_client_t *client;
     zsock_t *pipe;
-    zsock_t *socket;    //  DEALER to the broker
-    zactor_t *monitor;  //  Its handshake failures
-    int unexplained;    //  Handshakes failed in a row with no detail
-    zlistx_t *unsent;   //  zmsg_t * the socket has not taken yet
-    int64_t seen_at;    //  zclock_mono () ms of the broker's last word
-    int64_t sent_at;    //  zclock_mono () ms of our last send
+    zsock_t *socket;   //  DEALER to the broker
+    zsock_t *monitor;  //  Its handshake failures (zmp_curve_monitor)
+    int unexplained;   //  Handshakes failed in a row with no detail
+    zlistx_t *unsent;  //  zmsg_t * the socket has not taken yet
+    int64_t seen_at;   //  zclock_mono () ms of the broker's last word
+    int64_t sent_at;   //  zclock_mono () ms of our last send
     int64_t next_tick_at;
     bool stop;
 } io_t;
@@ -742,7 +742,7 @@ s_run_callbacks (io_t *io)
 static int
 s_io_connect (io_t *io)
 {
-    zactor_destroy (&io->monitor);  //  Before the socket it watches
+    zmp_curve_unmonitor (io->socket, &io->monitor);  //  Before the socket
     if (io->socket) {
         zsock_set_linger (io->socket, 0);
         zsock_destroy (&io->socket);
@@ -798,26 +798,23 @@ s_tick (io_t *io, int64_t now)
 static void
 s_on_monitor (io_t *io)
 {
-    zmsg_t *event = zmsg_recv (io->monitor);
-    char *name = event ? zmsg_popstr (event) : NULL;
-    char *value = event ? zmsg_popstr (event) : NULL;
+    const char *name;
+    char value[16];
+    if (!zmp_curve_event (io->monitor, &name, value, sizeof value))
+        return;
     zmp_client_t *client = io->client;
     zmp_error_t error;
     //  One failure with no detail may be a broker closing as it restarts:
     //  only several in a row are a refusal
-    bool unexplained = name && streq (name, "HANDSHAKE_FAILED_NO_DETAIL");
+    bool unexplained = streq (name, "HANDSHAKE_FAILED_NO_DETAIL");
     io->unexplained = unexplained ? io->unexplained + 1 : 0;
-    if (name && value
-        && (!unexplained || io->unexplained >= CLIENT_UNEXPLAINED_MAX)
+    if ((!unexplained || io->unexplained >= CLIENT_UNEXPLAINED_MAX)
         && zmp_curve_handshake_failed (name, value, client->endpoint,
                                        client->curve_cert != NULL, &error)) {
         pthread_mutex_lock (&client->mutex);
         s_refused (io, &error);
         pthread_mutex_unlock (&client->mutex);
     }
-    zstr_free (&name);
-    zstr_free (&value);
-    zmsg_destroy (&event);
 }
 
 //  Take the outbox in one lock; its messages go behind the unsent ones.
@@ -910,7 +907,7 @@ s_io_actor (zsock_t *pipe, void *args)
     if (io.socket)
         s_send_unsent (&io);
     zlistx_destroy (&io.unsent);
-    zactor_destroy (&io.monitor);
+    zmp_curve_unmonitor (io.socket, &io.monitor);
     zsock_destroy (&io.socket);
 }
 

@@ -287,18 +287,63 @@ zmp_curve_handshake_failed (const char *event, const char *value,
     return true;
 }
 
-zactor_t *
+zsock_t *
 zmp_curve_monitor (zsock_t *socket)
 {
-    zactor_t *monitor = zactor_new (zmonitor, socket);
-    if (monitor) {
-        zstr_sendx (monitor, "LISTEN", "HANDSHAKE_FAILED_AUTH",
-                    "HANDSHAKE_FAILED_PROTOCOL", "HANDSHAKE_FAILED_NO_DETAIL",
-                    NULL);
-        zstr_sendx (monitor, "START", NULL);
-        zsock_wait (monitor);
+    static int s_count = 0;
+    char endpoint[96];
+    snprintf (endpoint, sizeof endpoint, "inproc://zmp-monitor-%d-%d",
+              (int) getpid (),
+              __atomic_fetch_add (&s_count, 1, __ATOMIC_RELAXED));
+    if (zmq_socket_monitor (zsock_resolve (socket), endpoint,
+                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+        return NULL;
+    zsock_t *sink = zsock_new (ZMQ_PAIR);
+    if (!sink || zsock_connect (sink, "%s", endpoint)) {
+        zmq_socket_monitor (zsock_resolve (socket), NULL, 0);
+        zsock_destroy (&sink);
+        return NULL;
     }
-    return monitor;
+    zsock_set_rcvtimeo (sink, 0);
+    return sink;
+}
+
+void
+zmp_curve_unmonitor (zsock_t *socket, zsock_t **sink_p)
+{
+    if (*sink_p) {
+        if (socket)
+            zmq_socket_monitor (zsock_resolve (socket), NULL, 0);
+        zsock_set_linger (*sink_p, 0);
+        zsock_destroy (sink_p);
+    }
+}
+
+bool
+zmp_curve_event (zsock_t *sink, const char **name, char *value, size_t size)
+{
+    zmsg_t *msg = zmsg_recv (sink);
+    if (!msg)
+        return false;
+    //  libzmq 4: the event (uint16) and its value (uint32), then the address
+    zframe_t *frame = zmsg_first (msg);
+    uint16_t event = 0;
+    uint32_t data = 0;
+    if (frame && zframe_size (frame) >= 6) {
+        memcpy (&event, zframe_data (frame), sizeof event);
+        memcpy (&data, zframe_data (frame) + 2, sizeof data);
+    }
+    *name = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "HANDSHAKE_FAILED_AUTH"
+            : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                ? "HANDSHAKE_FAILED_PROTOCOL"
+            : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                ? "HANDSHAKE_FAILED_NO_DETAIL"
+                : "OTHER";
+    snprintf (value, size, "%u", data);
+    zmsg_destroy (&msg);
+    return true;
 }
 
 bool

@@ -68,9 +68,19 @@ bool zmp_curve_handshake_failed (const char *event, const char *value,
                                  const char *endpoint, bool with_keys,
                                  zmp_error_t *error);
 
-//  Start a zmonitor on socket for the handshake events
-//  zmp_curve_handshake_failed reads. Caller destroys.
-zactor_t *zmp_curve_monitor (zsock_t *socket);
+//  Watch socket for failed handshakes, from the thread that owns it (not
+//  czmq's zmonitor, whose thread uses the socket too, and outlives it when
+//  a signal interrupts its owner's wait). Returns the PAIR socket the
+//  events arrive on, to poll and read with zmp_curve_event, or NULL if the
+//  socket cannot be watched. Stop with zmp_curve_unmonitor before the
+//  socket is destroyed.
+zsock_t *zmp_curve_monitor (zsock_t *socket);
+void zmp_curve_unmonitor (zsock_t *socket, zsock_t **sink_p);
+
+//  Take one event from sink, without waiting: its name (as
+//  zmp_curve_handshake_failed reads it) and value. False if none waits.
+bool zmp_curve_event (zsock_t *sink, const char **name, char *value,
+                      size_t size);
 
 //  True if endpoint can only be reached from this host: ipc, inproc, or
 //  tcp on a loopback address (127.0.0.0/8, ::1, localhost)

@@ -123,7 +123,7 @@ struct zmp_agent {
     zlistx_t *processes;    //  Owned agent_process_t *, Processes
     uint32_t next_process;  //  Numbers the spawner's Process slots
     zsock_t *socket;        //  Owned DEALER to the broker
-    zactor_t *monitor;      //  Owned: its handshake failures
+    zsock_t *monitor;       //  Owned: its handshake failures
     zcert_t *curve_cert;    //  Owned: our key pair, or NULL (no CURVE)
     char curve_server[48];  //  The broker's public key (Z85), with it
     char refused[ZMP_ERROR_MESSAGE_MAX];  //  The last refusal logged

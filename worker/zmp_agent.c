@@ -172,7 +172,7 @@ zmp_agent_destroy (zmp_agent_t **self_p)
         zlistx_destroy (&self->queue);
         zmsg_destroy (&self->done);
         zmsg_destroy (&self->events);
-        zactor_destroy (&self->monitor);
+        zmp_curve_unmonitor (self->socket, &self->monitor);
         zsock_destroy (&self->socket);
         zcert_destroy (&self->curve_cert);
         free (self);
@@ -184,21 +184,17 @@ zmp_agent_destroy (zmp_agent_t **self_p)
 static void
 s_monitor_drain (zmp_agent_t *self)
 {
-    zmsg_t *event;
-    while (self->monitor && (event = zmsg_recv (self->monitor))) {
-        char *name = zmsg_popstr (event);
-        char *value = zmsg_popstr (event);
+    const char *name;
+    char value[16];
+    while (self->monitor
+           && zmp_curve_event (self->monitor, &name, value, sizeof value)) {
         zmp_error_t error;
-        if (name && value
-            && zmp_curve_handshake_failed (name, value, self->config.endpoint,
-                                           self->curve_cert != NULL, &error)
+        if (zmp_curve_handshake_failed (name, value, self->config.endpoint,
+                                        self->curve_cert != NULL, &error)
             && !streq (error.message, self->refused)) {
             zmp_error ("worker: %s", error.message);
             snprintf (self->refused, sizeof self->refused, "%s", error.message);
         }
-        zstr_free (&name);
-        zstr_free (&value);
-        zmsg_destroy (&event);
     }
 }
 
@@ -209,7 +205,7 @@ s_monitor_drain (zmp_agent_t *self)
 static int
 s_connect_broker (zmp_agent_t *self)
 {
-    zactor_destroy (&self->monitor);  //  Before the socket it watches
+    zmp_curve_unmonitor (self->socket, &self->monitor);  //  Before it
     if (self->socket) {
         zsock_set_linger (self->socket, 0);
         zsock_destroy (&self->socket);
@@ -224,8 +220,6 @@ s_connect_broker (zmp_agent_t *self)
         zmp_curve_apply_client (self->socket, self->curve_cert,
                                 self->curve_server);
     self->monitor = zmp_curve_monitor (self->socket);
-    if (self->monitor)
-        zsock_set_rcvtimeo (zactor_sock (self->monitor), 0);
     zsock_set_rcvtimeo (self->socket, 0);
     zsock_set_sndtimeo (self->socket, 0);
     zsock_set_linger (self->socket, 200);  //  Time for BYE to leave
