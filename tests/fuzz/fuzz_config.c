@@ -13,6 +13,14 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 static char s_path[64];
 
+//  At exit: the file the runs used
+static void
+s_remove_file (void)
+{
+    unlink (s_path);
+}
+
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -22,6 +30,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         if (fd < 0)
             abort ();
         close (fd);
+        atexit (s_remove_file);
         setenv (ZMP_CONFIG_ENV, s_path, 1);
         unsetenv (ZMP_CURVE_SECRET_ENV);
         unsetenv (ZMP_CURVE_SERVER_ENV);

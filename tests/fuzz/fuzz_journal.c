@@ -12,6 +12,7 @@
 #include "zmp_error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -19,6 +20,20 @@
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 static char s_dir[64];
+
+//  At exit: the directory the runs used
+static void
+s_remove_dir (void)
+{
+    char path[128];
+    const char *names[] = { "journal", "journal.new", "lock" };
+    for (size_t index = 0; index < 3; index++) {
+        snprintf (path, sizeof path, "%s/%s", s_dir, names[index]);
+        unlink (path);
+    }
+    rmdir (s_dir);
+}
+
 
 static void
 s_reply (void *arg, const char *peer, uint64_t request_id, zframe_t **body_p)
@@ -50,6 +65,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         snprintf (s_dir, sizeof s_dir, "/tmp/zmp-fuzz-journal-XXXXXX");
         if (!mkdtemp (s_dir))
             abort ();
+        atexit (s_remove_dir);
     }
     char path[128];
     snprintf (path, sizeof path, "%s/journal", s_dir);
