@@ -407,16 +407,6 @@ s_parse_modes (bench_t *self, const char *text)
     return rc;
 }
 
-//  Median of count values, leaving them as they are.
-static double
-s_median (const double *values, size_t count)
-{
-    double *copy = (double *) calloc (count ? count : 1, sizeof (double));
-    memcpy (copy, values, count * sizeof (double));
-    double median = bench_median (copy, count);
-    free (copy);
-    return median;
-}
 
 static void
 s_report (bench_t *self, const bench_machine_t *machine, bool json,
@@ -426,11 +416,12 @@ s_report (bench_t *self, const bench_machine_t *machine, bool json,
     double speedup[ARMSTRONG_MODES] = { 0 };
     for (int mode = 0; mode < ARMSTRONG_MODES; mode++)
         if (self->samples[mode]) {
-            seconds[mode] = s_median (self->seconds[mode], self->samples[mode]);
+            seconds[mode] =
+                bench_median_of (self->seconds[mode], self->samples[mode]);
             speedup[mode] =
-                s_median (self->speedups[mode], self->samples[mode]);
+                bench_median_of (self->speedups[mode], self->samples[mode]);
         }
-    double versus = s_median (self->versus_threads, self->versus_count);
+    double versus = bench_median_of (self->versus_threads, self->versus_count);
 
     json_t *found = json_array ();
     for (size_t piece = 0; piece < self->piece_count; piece++)
