@@ -216,6 +216,10 @@ store_waiter_t *store_wait (zmp_store_t *store, store_call_t *call,
 //  The first waiter of object in role, or NULL
 store_waiter_t *store_first_waiter (store_object_t *object, store_wait_t role);
 
+//  False (call answered with kind limit) if count more objects, held by
+//  call's peer, would pass the store's limit or the peer's share
+bool store_has_room (zmp_store_t *store, store_call_t *call, size_t count);
+
 //  A new object of kind, attached once by call's peer; NULL (answered
 //  with kind limit) if the store is full, or the peer holds its share.
 store_object_t *store_object_new (zmp_store_t *store, store_call_t *call,

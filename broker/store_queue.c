@@ -252,21 +252,8 @@ store_pipe_new (zmp_store_t *store, store_call_t *call, store_object_t *unused)
     if (!store_param_bool (store, call, 0, &duplex))
         return;
     //  Two ends: room for both, or neither is made
-    if (zhashx_size (store->objects) + 2 > store->objects_max) {
-        store_reply_error (store, call, ZMP_ERR_LIMIT,
-                           "the broker holds %zu objects, its limit",
-                           store->objects_max);
+    if (!store_has_room (store, call, 2))
         return;
-    }
-    if (zhashx_size (call->peer->attached) + 2 > store->peer_objects_max) {
-        store_reply_error (store, call, ZMP_ERR_LIMIT,
-                           "this client holds %zu shared objects; a pipe's "
-                           "two ends would pass the most one may (%zu: "
-                           "broker --max-objects-per-client)",
-                           zhashx_size (call->peer->attached),
-                           store->peer_objects_max);
-        return;
-    }
     //  Without duplex the first end only receives, the second only sends
     store_object_t *end1 = s_pipe_end (store, call, duplex, true);
     store_object_t *end2 = s_pipe_end (store, call, true, duplex);

@@ -432,30 +432,40 @@ s_object_insert (zmp_store_t *store, uint64_t id, zmp_object_kind_t kind)
     return object;
 }
 
-//  False (call answered with kind limit) if call's peer holds its share
+//  False (call answered with kind limit) if call's peer would pass its
+//  share holding count more objects
 static bool
-s_peer_has_room (zmp_store_t *store, store_call_t *call)
+s_peer_has_room (zmp_store_t *store, store_call_t *call, size_t count)
 {
-    if (zhashx_size (call->peer->attached) < store->peer_objects_max)
+    size_t held = zhashx_size (call->peer->attached);
+    if (held + count <= store->peer_objects_max)
         return true;
     store_reply_error (store, call, ZMP_ERR_LIMIT,
-                       "this client holds %zu shared objects, the most one "
-                       "may (broker --max-objects-per-client)",
-                       store->peer_objects_max);
+                       "this client holds %zu shared objects; %zu more would "
+                       "pass the most one may (%zu: broker "
+                       "--max-objects-per-client)",
+                       held, count, store->peer_objects_max);
     return false;
 }
+
+bool
+store_has_room (zmp_store_t *store, store_call_t *call, size_t count)
+{
+    if (zhashx_size (store->objects) + count > store->objects_max) {
+        store_reply_error (store, call, ZMP_ERR_LIMIT,
+                           "the broker holds %zu objects, its limit",
+                           store->objects_max);
+        return false;
+    }
+    return s_peer_has_room (store, call, count);
+}
+
 
 store_object_t *
 store_object_new (zmp_store_t *store, store_call_t *call,
                   zmp_object_kind_t kind)
 {
-    if (zhashx_size (store->objects) >= store->objects_max) {
-        store_reply_error (store, call, ZMP_ERR_LIMIT,
-                           "the broker holds %zu objects, its limit",
-                           store->objects_max);
-        return NULL;
-    }
-    if (!s_peer_has_room (store, call))
+    if (!store_has_room (store, call, 1))
         return NULL;
     uint64_t id;
     do
@@ -657,7 +667,7 @@ s_attach (zmp_store_t *store, store_call_t *call, store_object_t *object)
         return;
     }
     if (!zhashx_lookup (call->peer->attached, s_id_key (object->id))
-        && !s_peer_has_room (store, call))
+        && !s_peer_has_room (store, call, 1))
         return;
     object->refs++;
     s_count_add (call->peer->attached, object->id, 1);
