@@ -702,3 +702,16 @@ zmp_store_journaled (zmp_store_t *self)
     assert (self);
     return self->journal != NULL;
 }
+
+int
+zmp_store_state_dir_remove (const char *dir)
+{
+    assert (dir);
+    const char *names[] = { "journal", "journal.new", "lock" };
+    for (size_t index = 0; index < sizeof names / sizeof names[0]; index++) {
+        char path[PATH_MAX];
+        snprintf (path, sizeof path, "%s/%s", dir, names[index]);
+        unlink (path);
+    }
+    return rmdir (dir);
+}

@@ -133,6 +133,10 @@ int zmp_store_journal_sync (zmp_store_t *self, zmp_error_t *error);
 //  True if the store keeps a journal
 bool zmp_store_journaled (zmp_store_t *self);
 
+//  Remove a state directory no broker uses: the files the journal keeps
+//  there, then dir. Returns rmdir's 0, or -1 (something else is there).
+int zmp_store_state_dir_remove (const char *dir);
+
 //  Objects alive, bytes their items take, callers waiting.
 size_t zmp_store_objects (zmp_store_t *self);
 uint64_t zmp_store_bytes (zmp_store_t *self);

@@ -19,6 +19,7 @@
 
 #include <zmpool.h>
 
+#include "zmp_store.h"
 #include "zmp_testkit.h"
 #include "zmp_value.h"
 
@@ -117,12 +118,7 @@ s_down (void **state)
         testkit_stop (s_cluster.agents[index]);
     testkit_stop (s_cluster.broker);
     if (s_state_dir[0]) {
-        char path[128];
-        snprintf (path, sizeof path, "%s/journal", s_state_dir);
-        unlink (path);
-        snprintf (path, sizeof path, "%s/lock", s_state_dir);
-        unlink (path);
-        rmdir (s_state_dir);
+        zmp_store_state_dir_remove (s_state_dir);
         s_state_dir[0] = 0;
     }
     return 0;

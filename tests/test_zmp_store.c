@@ -147,15 +147,8 @@ s_teardown (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
     zmp_store_destroy (&fixture->store);
-    if (fixture->dir[0]) {
-        const char *names[] = { "journal", "journal.new", "lock" };
-        for (size_t index = 0; index < 3; index++) {
-            char path[128];
-            snprintf (path, sizeof path, "%s/%s", fixture->dir, names[index]);
-            unlink (path);
-        }
-        assert_int_equal (rmdir (fixture->dir), 0);
-    }
+    if (fixture->dir[0])
+        assert_int_equal (zmp_store_state_dir_remove (fixture->dir), 0);
     zlistx_destroy (&fixture->replies);
     free (fixture);
     return 0;

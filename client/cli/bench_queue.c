@@ -15,6 +15,7 @@
 #include "zmp_broker.h"
 #include "zmp_error.h"
 #include "zmp_json.h"
+#include "zmp_store.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -92,18 +93,6 @@ s_run (zmp_client_t *client, long items, const msgpack_object *item,
     return rc;
 }
 
-//  Remove a state directory the bench made
-static void
-s_remove_dir (const char *dir)
-{
-    const char *names[] = { "journal", "journal.new", "lock" };
-    for (size_t index = 0; index < sizeof names / sizeof names[0]; index++) {
-        char path[PATH_MAX];
-        snprintf (path, sizeof path, "%s/%s", dir, names[index]);
-        unlink (path);
-    }
-    rmdir (dir);
-}
 
 //  All runs of one configuration, on a broker of its own
 static int
@@ -129,7 +118,7 @@ s_config (queue_config_t *config, const char *base, long items,
     zmp_broker_t *broker = zmp_broker_new (&broker_config, error);
     if (!broker) {
         if (config->journal)
-            s_remove_dir (dir);
+            zmp_store_state_dir_remove (dir);
         return -1;
     }
     char endpoint[256];
@@ -145,7 +134,7 @@ s_config (queue_config_t *config, const char *base, long items,
     zmp_client_destroy (&client);
     zactor_destroy (&actor);
     if (config->journal)
-        s_remove_dir (dir);
+        zmp_store_state_dir_remove (dir);
     return rc;
 }
 
