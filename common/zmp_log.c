@@ -32,6 +32,8 @@ zmp_log_init (const char *ident, bool catch_signals)
 static void
 s_library_init (void)
 {
+    //  Once, here: czmq's own set-up is not safe from two threads at once
+    zsys_init ();
     if (atomic_load (&s_initialised))
         return;
     zsys_handler_set (NULL);

@@ -296,6 +296,9 @@ test_hostile_peers_do_not_disturb_a_map (void **state)
     map_run_t run;
     memset (&run, 0, sizeof run);
     run.seen = (uint32_t *) calloc (TASKS, sizeof (uint32_t));
+    //  czmq sets itself up on first use, and not safely from two threads
+    //  at once: here, before the map's thread and this one both use it
+    zsys_init ();
     pthread_t thread;
     assert_int_equal (pthread_create (&thread, NULL, s_map_thread, &run), 0);
     unsigned int seed = 42;
