@@ -25,13 +25,17 @@
 
 typedef struct broker_peer broker_peer_t;
 typedef struct broker_pool broker_pool_t;
+typedef struct broker_events broker_events_t;
 
 typedef struct {
-    uint64_t task_id;       //  The client's id for it
-    broker_peer_t *client;  //  Borrowed; NULL once the client left
-    broker_pool_t *pool;    //  Borrowed; NULL once the pool went
-    uint32_t flags;         //  ZMP_TASK_*
-    uint32_t timeout_ms;    //  Run-time limit, 0: none
+    uint64_t task_id;        //  The client's id for it (unique among its
+                             //  client's tasks in flight, not over time)
+    uint64_t number;         //  The broker's: 1, 2, 3... as submitted
+    uint64_t client_number;  //  Its client's broker_peer_t number
+    broker_peer_t *client;   //  Borrowed; NULL once the client left
+    broker_pool_t *pool;     //  Borrowed; NULL once the pool went
+    uint32_t flags;          //  ZMP_TASK_*
+    uint32_t timeout_ms;     //  Run-time limit, 0: none
     char function[ZMP_FUNCTION_NAME_MAX + 1];
     zframe_t *args;         //  Owned; a copy goes in each DISPATCH, so
                             //  that it can run again elsewhere
@@ -60,6 +64,7 @@ struct broker_pool {
 
 struct broker_peer {
     char key[2 * 256 + 1];    //  Hex of the routing id: the hash key
+    uint64_t number;          //  1, 2, 3... in order of registration
     zframe_t *routing_id;     //  Owned
     zmp_proto_hello_t hello;  //  What it said it is
     char user[48];            //  Its CURVE public key (Z85), or "" without
@@ -86,6 +91,11 @@ struct broker_peer {
     uint64_t processes_started;  //  Processes sent to it, ever
     uint64_t done;               //  Results it returned
     uint64_t failed;             //  Of those, failures
+    uint64_t task_user_us;       //  CPU its tasks used, as measured
+    uint64_t task_system_us;
+    uint64_t task_max_rss_kib;  //  Largest peak of its task processes
+    bool has_load;              //  It reports its host's load (HEARTBEAT)
+    zmp_proto_load_t load;      //  As last reported
     //  Client
     zhashx_t *pools;       //  Owned broker_pool_t * by pool id
     zlistx_t *pool_order;  //  Pools in rotation (not owned)
@@ -93,6 +103,7 @@ struct broker_peer {
     uint64_t running;      //  Tasks of its pools dispatched
     uint64_t submitted;
     uint64_t completed;
+    uint64_t cpu_us;  //  CPU its tasks used (user and system)
 };
 
 //  Counters of the whole broker since start
@@ -125,6 +136,9 @@ typedef struct {
     uint64_t queued;         //  Tasks waiting, all clients
     uint32_t slots;          //  Slots of all workers
     broker_counters_t counters;
+    uint64_t next_number;     //  For the next peer
+    uint64_t next_task;       //  For the next task submitted
+    broker_events_t *events;  //  Borrowed: the event log, or NULL
 } broker_sched_t;
 
 //  Adaptive prefetch: keep about BROKER_QUEUED_US of work queued at each
@@ -147,7 +161,8 @@ void broker_task_cancel (broker_sched_t *sched, broker_pool_t *pool,
                          uint64_t task_id);
 //  Put a pool task that was dispatched back at the head of its pool's
 //  queue, to run again (counted as retried).
-void broker_task_requeue (broker_sched_t *sched, broker_task_t *task);
+void broker_task_requeue (broker_sched_t *sched, broker_task_t *task,
+                          const char *reason);
 //  Routing key (hex) of a routing id frame, into key (513 bytes)
 void broker_routing_key (zframe_t *routing_id, char *key);
 broker_peer_t *broker_peer_lookup (broker_sched_t *sched, const char *key);
@@ -209,9 +224,12 @@ void broker_process_kill (broker_sched_t *sched, broker_peer_t *client,
 //  or all (pid 0). Their locks are released as if their owner died.
 void broker_forget_task_clients (broker_sched_t *sched, broker_peer_t *worker,
                                  int64_t pid, const char *why);
-//  Send a result for task to its client (if it still has one); takes value
+//  Send a result for task to its client (if it still has one); takes value.
+//  worker, where it ran, and usage, what it used, may be NULL (it did not
+//  run to its end).
 void broker_task_result (broker_sched_t *sched, broker_task_t *task,
-                         uint32_t status, int64_t pid, zframe_t **value_p);
+                         uint32_t status, int64_t pid, broker_peer_t *worker,
+                         const zmp_proto_usage_t *usage, zframe_t **value_p);
 //  Free a task; its handles are released
 void broker_task_destroy (broker_task_t **task_p);
 
@@ -230,5 +248,31 @@ void broker_sched_dispatch (broker_sched_t *sched);
 //  Status map, as STATUS replies carry it
 zframe_t *broker_sched_status (broker_sched_t *sched, int64_t now,
                                int64_t started_at, const char *endpoint);
+
+//  broker_events.c: the task event log (broker --event-log)
+
+//  What an event says beyond its task and worker
+typedef struct {
+    uint32_t status;                 //  The error kind of failed, else 0
+    int64_t pid;                     //  The process that ran it, 0: none
+    const zmp_proto_usage_t *usage;  //  What it used, or NULL
+    const char *reason;              //  Why (retried, cancelled), or NULL
+} broker_event_detail_t;
+
+//  Open path for appending; past max_bytes it is renamed to path.1 and
+//  begun again. NULL, with kind usage, if it cannot be opened.
+broker_events_t *broker_events_open (const char *path, uint64_t max_bytes,
+                                     zmp_error_t *error);
+void broker_events_close (broker_events_t **self_p);
+
+//  Write what is buffered (the end of each turn). Does nothing for NULL.
+void broker_events_flush (broker_events_t *self);
+
+//  One line: task changed to kind (submitted, dispatched, started,
+//  finished, failed, retried, cancelled); worker, where it runs or ran,
+//  and detail may be NULL. Does nothing for a NULL log.
+void broker_event (broker_events_t *self, const char *kind,
+                   const broker_task_t *task, const broker_peer_t *worker,
+                   const broker_event_detail_t *detail);
 
 #endif

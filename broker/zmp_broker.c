@@ -46,6 +46,7 @@ struct zmp_broker {
     char *endpoint;              //  Owned: as bound, port resolved
     broker_sched_t sched;        //  Peers, pools, tasks
     zmp_store_t *store;          //  Owned: the shared objects
+    broker_events_t *events;     //  Owned: the event log, or NULL
     zactor_t *auth;              //  Owned: zauth, with CURVE keys
     zcertstore_t *certs;         //  Owned: the same keys, for their roles
     zsock_t *monitor;            //  Owned: the router's failed handshakes
@@ -214,6 +215,19 @@ zmp_broker_new (const zmp_broker_config_t *config, zmp_error_t *error)
     if (getrandom (&self->run, sizeof self->run, 0) != sizeof self->run)
         self->run = (uint64_t) zclock_usecs () ^ (uint64_t) getpid () << 32;
     self->run |= 1;  //  Never 0: none
+    if (config->event_log) {
+        self->events =
+            broker_events_open (config->event_log,
+                                (uint64_t) s_setting (self->config.event_log_mb,
+                                                      ZMP_BROKER_EVENT_LOG_MB)
+                                    << 20,
+                                error);
+        if (!self->events) {
+            zmp_broker_destroy (&self);
+            return NULL;
+        }
+        self->sched.events = self->events;
+    }
     if (config->state_dir) {
         int64_t hold_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness
@@ -284,6 +298,7 @@ zmp_broker_destroy (zmp_broker_t **self_p)
         zmp_broker_t *self = *self_p;
         broker_sched_destroy (&self->sched);  //  Tasks release their objects
         zmp_store_destroy (&self->store);
+        broker_events_close (&self->events);
         zmp_curve_unmonitor (self->router, &self->monitor);  //  Before it
         zsock_destroy (&self->router);
         zactor_destroy (&self->auth);
@@ -585,7 +600,8 @@ s_refuse_task (zmp_broker_t *self, broker_peer_t *client, zframe_t *header,
     zmp_warning ("broker: client %s: refused a task: %s", client->key,
                  cause->message);
     if (known) {
-        zmp_proto_result_t result = { task_id, cause->kind, 0 };
+        zmp_proto_result_t result = { .task_id = task_id,
+                                      .status = cause->kind };
         zframe_t *result_header = zmp_proto_encode_result (&result);
         zframe_t *value = zmp_proto_encode_error (cause);
         broker_peer_queue (&self->sched, client, ZMP_PROTO_RESULT,
@@ -627,6 +643,7 @@ s_on_submit (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
             memcpy (task->function, decoded.function, sizeof task->function);
             task->args = args;
             task->client = client;
+            task->client_number = client->number;
             bool process = decoded.flags & ZMP_TASK_PROCESS;
             if (!process)
                 task->pool =
@@ -657,6 +674,21 @@ s_on_submit (zmp_broker_t *self, broker_peer_t *client, zmsg_t *msg)
         zframe_destroy (&header);
         header = zmsg_pop (msg);
     }
+}
+
+//  A worker's HEARTBEAT told its host's load
+static void
+s_on_load (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
+{
+    zmp_error_t error;
+    zmp_proto_load_t load;
+    if (zmp_proto_decode_load (zmsg_next (msg), &load, &error)) {
+        s_reject (self, worker->routing_id, worker, ZMP_ERR_PROTOCOL,
+                  error.message, false);
+        return;
+    }
+    worker->load = load;
+    worker->has_load = true;
 }
 
 static void
@@ -704,13 +736,16 @@ s_on_done (zmp_broker_t *self, broker_peer_t *worker, zmsg_t *msg)
                     task->function,
                     done.status == ZMP_ERR_CRASHED ? "crashed" : "timed out",
                     worker->key, task->failures, self->sched.crash_retries);
-                broker_task_requeue (&self->sched, task);
+                broker_task_requeue (
+                    &self->sched, task,
+                    done.status == ZMP_ERR_CRASHED ? "crashed" : "timeout");
                 zframe_destroy (&value);
             } else if (task) {
                 worker->done++;
                 if (done.status)
                     worker->failed++;
                 broker_task_result (&self->sched, task, done.status, done.pid,
+                                    worker, done.has_usage ? &done.usage : NULL,
                                     &value);
                 broker_task_destroy (&task);
             } else
@@ -947,6 +982,8 @@ s_on_message (zmp_broker_t *self, zmsg_t *msg, int64_t now)
     bool worker = peer->hello.role == ZMP_ROLE_WORKER;
     switch (command) {
         case ZMP_PROTO_HEARTBEAT:
+            if (worker && zmsg_size (msg) > 1)
+                s_on_load (self, peer, msg);
             break;
         case ZMP_PROTO_BYE:
             broker_peer_remove (&self->sched, peer, "said goodbye",
@@ -1042,6 +1079,7 @@ s_commit (zmp_broker_t *self)
         return false;
     }
     s_flush (self);
+    broker_events_flush (self->events);
     return true;
 }
 

@@ -55,11 +55,17 @@ typedef struct {
     bool insecure;  //  Bind an endpoint others can reach without CURVE
     long max_objects_per_client;  //  Shared objects one client may hold;
                                   //  0 takes ZMP_STORE_PEER_OBJECTS_MAX
-    long max_message_mb;  //  Largest frame taken, MiB: a larger one drops
-                          //  its connection before it is read (clients
-                          //  and agents, told in WELCOME, refuse to send
-                          //  one). 0 takes ZMP_BROKER_MAX_MESSAGE_MB
+    long max_message_mb;    //  Largest frame taken, MiB: a larger one drops
+                            //  its connection before it is read (clients
+                            //  and agents, told in WELCOME, refuse to send
+                            //  one). 0 takes ZMP_BROKER_MAX_MESSAGE_MB
+    const char *event_log;  //  NULL, or the file that gets a JSON line
+                            //  for each change of a task's state
+    long event_log_mb;      //  Its size before it is renamed to FILE.1 and
+                            //  begun again; 0 takes ZMP_BROKER_EVENT_LOG_MB
 } zmp_broker_config_t;
+
+#define ZMP_BROKER_EVENT_LOG_MB 100
 
 #define ZMP_BROKER_MAX_MESSAGE_MB 256
 

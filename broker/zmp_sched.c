@@ -205,6 +205,7 @@ broker_peer_add (broker_sched_t *sched, zframe_t **routing_id_p,
 {
     broker_peer_t *peer = (broker_peer_t *) zmalloc (sizeof (broker_peer_t));
     snprintf (peer->key, sizeof peer->key, "%s", key);
+    peer->number = ++sched->next_number;
     peer->routing_id = *routing_id_p;
     *routing_id_p = NULL;
     peer->hello = *hello;
@@ -236,6 +237,24 @@ broker_peer_add (broker_sched_t *sched, zframe_t **routing_id_p,
     return peer;
 }
 
+//  The event log's line for a task that will not finish
+static void
+s_cancelled (broker_sched_t *sched, broker_task_t *task, const char *reason)
+{
+    broker_event_detail_t detail = { 0, 0, NULL, reason };
+    broker_event (sched->events, "cancelled", task, task->worker, &detail);
+}
+
+//  ...for each task waiting in queue
+static void
+s_cancelled_all (broker_sched_t *sched, zlistx_t *queue, const char *reason)
+{
+    if (sched->events)
+        for (broker_task_t *task = (broker_task_t *) zlistx_first (queue); task;
+             task = (broker_task_t *) zlistx_next (queue))
+            s_cancelled (sched, task, reason);
+}
+
 //  Stop a task that is running at a worker on behalf of someone gone.
 static void
 s_task_abort (broker_sched_t *sched, broker_task_t *task)
@@ -252,8 +271,10 @@ static void
 s_client_clear (broker_sched_t *sched, broker_peer_t *client)
 {
     for (broker_pool_t *pool = (broker_pool_t *) zhashx_first (client->pools);
-         pool; pool = (broker_pool_t *) zhashx_next (client->pools))
+         pool; pool = (broker_pool_t *) zhashx_next (client->pools)) {
+        s_cancelled_all (sched, pool->queue, "client_gone");
         sched->queued -= zlistx_size (pool->queue);
+    }
     client->queued = 0;
     zlistx_purge (client->pool_order);
     zhashx_purge (client->pools);  //  Destroys queued tasks
@@ -263,6 +284,7 @@ s_client_clear (broker_sched_t *sched, broker_peer_t *client)
         for (uint32_t slot = 0; slot < worker->capacity; slot++) {
             broker_task_t *task = worker->window[slot];
             if (task && task->client == client) {
+                s_cancelled (sched, task, "client_gone");
                 task->client = NULL;
                 task->pool = NULL;
                 s_task_abort (sched, task);
@@ -275,8 +297,11 @@ s_client_clear (broker_sched_t *sched, broker_peer_t *client)
     while (task) {
         void *handle = zlistx_cursor (sched->pending);
         task = (broker_task_t *) zlistx_next (sched->pending);
-        if (((broker_task_t *) zlistx_handle_item (handle))->client == client)
+        broker_task_t *gone = (broker_task_t *) zlistx_handle_item (handle);
+        if (gone->client == client) {
+            s_cancelled (sched, gone, "client_gone");
             zlistx_delete (sched->pending, handle);  //  Not the cursor
+        }
     }
     for (broker_peer_t *worker =
              (broker_peer_t *) zlistx_first (sched->workers);
@@ -284,6 +309,7 @@ s_client_clear (broker_sched_t *sched, broker_peer_t *client)
         for (task = (broker_task_t *) zhashx_first (worker->processes); task;
              task = (broker_task_t *) zhashx_next (worker->processes))
             if (task->client == client) {
+                s_cancelled (sched, task, "client_gone");
                 task->client = NULL;
                 s_task_abort (sched, task);
             }
@@ -302,7 +328,7 @@ s_worker_clear (broker_sched_t *sched, broker_peer_t *worker)
         if (task->pool && task->lost < sched->retries) {
             //  No fault of the task's: it runs again, first in its pool
             task->lost++;
-            broker_task_requeue (sched, task);
+            broker_task_requeue (sched, task, "worker_lost");
             continue;
         }
         zmp_error_t error;
@@ -314,7 +340,8 @@ s_worker_clear (broker_sched_t *sched, broker_peer_t *worker)
         snprintf (error.host, sizeof error.host, "%s", worker->hello.host);
         zframe_t *value = zmp_proto_encode_error (&error);
         sched->counters.lost++;
-        broker_task_result (sched, task, ZMP_ERR_WORKER_LOST, 0, &value);
+        broker_task_result (sched, task, ZMP_ERR_WORKER_LOST, 0, worker, NULL,
+                            &value);
         broker_task_destroy (&task);
     }
     zlistx_t *processes = zhashx_values (worker->processes);
@@ -328,7 +355,8 @@ s_worker_clear (broker_sched_t *sched, broker_peer_t *worker)
         snprintf (error.host, sizeof error.host, "%s", worker->hello.host);
         zframe_t *value = zmp_proto_encode_error (&error);
         sched->counters.lost++;
-        broker_task_result (sched, task, ZMP_ERR_WORKER_LOST, 0, &value);
+        broker_task_result (sched, task, ZMP_ERR_WORKER_LOST, 0, worker, NULL,
+                            &value);
         broker_task_destroy (&task);
     }
     zlistx_destroy (&processes);
@@ -493,6 +521,7 @@ void
 broker_pool_cancel (broker_sched_t *sched, broker_pool_t *pool)
 {
     broker_peer_t *client = pool->client;
+    s_cancelled_all (sched, pool->queue, "pool_cancelled");
     sched->queued -= zlistx_size (pool->queue);
     client->queued -= zlistx_size (pool->queue);
     zlistx_purge (pool->queue);
@@ -502,6 +531,7 @@ broker_pool_cancel (broker_sched_t *sched, broker_pool_t *pool)
         for (uint32_t slot = 0; slot < worker->capacity; slot++) {
             broker_task_t *task = worker->window[slot];
             if (task && task->pool == pool) {
+                s_cancelled (sched, task, "pool_cancelled");
                 task->client = NULL;
                 task->pool = NULL;
                 pool->running--;
@@ -525,6 +555,7 @@ broker_task_cancel (broker_sched_t *sched, broker_pool_t *pool,
     for (broker_task_t *task = (broker_task_t *) zlistx_first (pool->queue);
          task && !found; task = (broker_task_t *) zlistx_next (pool->queue))
         if (task->task_id == task_id) {
+            s_cancelled (sched, task, "cancelled");
             zlistx_delete (pool->queue, zlistx_cursor (pool->queue));
             sched->queued--;
             client->queued--;
@@ -537,6 +568,7 @@ broker_task_cancel (broker_sched_t *sched, broker_pool_t *pool,
         for (uint32_t slot = 0; slot < worker->capacity && !found; slot++) {
             broker_task_t *task = worker->window[slot];
             if (task && task->pool == pool && task->task_id == task_id) {
+                s_cancelled (sched, task, "cancelled");
                 task->client = NULL;
                 task->pool = NULL;
                 pool->running--;
@@ -559,10 +591,14 @@ broker_task_queue (broker_sched_t *sched, broker_task_t *task)
 {
     if (task->flags & ZMP_TASK_PROCESS) {
         assert (task->client && !task->pool);
+        task->number = ++sched->next_task;
+        broker_event (sched->events, "submitted", task, NULL, NULL);
         zlistx_add_end (sched->pending, task);
         return;
     }
     assert (task->pool && task->client);
+    task->number = ++sched->next_task;
+    broker_event (sched->events, "submitted", task, NULL, NULL);
     zlistx_add_end (task->pool->queue, task);
     task->client->queued++;
     sched->queued++;
@@ -573,11 +609,30 @@ broker_task_queue (broker_sched_t *sched, broker_task_t *task)
 
 void
 broker_task_result (broker_sched_t *sched, broker_task_t *task, uint32_t status,
-                    int64_t pid, zframe_t **value_p)
+                    int64_t pid, broker_peer_t *worker,
+                    const zmp_proto_usage_t *usage, zframe_t **value_p)
 {
     sched->counters.completed++;
     if (status)
         sched->counters.failed++;
+    broker_event_detail_t detail = { status, pid, usage, NULL };
+    //  A task cancelled already (its client or pool gone) and now stopped
+    //  has had its last line
+    bool logged = !task->client && status == ZMP_ERR_CANCELLED;
+    if (usage && !logged) {
+        broker_event (sched->events, "started", task, worker, &detail);
+        if (worker) {
+            worker->task_user_us += usage->user_us;
+            worker->task_system_us += usage->system_us;
+            if (usage->max_rss_kib > worker->task_max_rss_kib)
+                worker->task_max_rss_kib = usage->max_rss_kib;
+        }
+        if (task->client)
+            task->client->cpu_us += usage->user_us + usage->system_us;
+    }
+    if (!logged)
+        broker_event (sched->events, status ? "failed" : "finished", task,
+                      worker, &detail);
     broker_pool_t *pool = task->pool;
     if (pool) {
         pool->running--;
@@ -591,7 +646,14 @@ broker_task_result (broker_sched_t *sched, broker_task_t *task, uint32_t status,
         zframe_destroy (value_p);
         return;
     }
-    zmp_proto_result_t result = { task->task_id, status, pid };
+    zmp_proto_result_t result = { .task_id = task->task_id,
+                                  .status = status,
+                                  .pid = pid };
+    if (usage && worker) {
+        result.has_usage = true;
+        result.usage = *usage;
+        snprintf (result.host, sizeof result.host, "%s", worker->hello.host);
+    }
     zframe_t *header = zmp_proto_encode_result (&result);
     broker_peer_queue (sched, task->client, ZMP_PROTO_RESULT, &header, value_p);
 }
@@ -600,8 +662,11 @@ broker_task_result (broker_sched_t *sched, broker_task_t *task, uint32_t status,
 //  Queue a dispatched pool task again, first in its pool.
 
 void
-broker_task_requeue (broker_sched_t *sched, broker_task_t *task)
+broker_task_requeue (broker_sched_t *sched, broker_task_t *task,
+                     const char *reason)
 {
+    broker_event_detail_t detail = { 0, 0, NULL, reason };
+    broker_event (sched->events, "retried", task, NULL, &detail);
     assert (task->pool && task->client && !task->worker);
     task->pool->running--;
     task->client->running--;
@@ -709,7 +774,8 @@ broker_process_kill (broker_sched_t *sched, broker_peer_t *client,
                            task->function);
             error.signal = (int) signal;
             zframe_t *value = zmp_proto_encode_error (&error);
-            broker_task_result (sched, task, ZMP_ERR_CRASHED, 0, &value);
+            broker_task_result (sched, task, ZMP_ERR_CRASHED, 0, NULL, NULL,
+                                &value);
             broker_task_destroy (&task);
             return;
         }
@@ -863,6 +929,7 @@ s_dispatch (broker_sched_t *sched, broker_peer_t *worker, broker_task_t *task)
     task->seq = sched->next_seq++;
     task->attempt++;
     sched->counters.dispatched++;
+    broker_event (sched->events, "dispatched", task, worker, NULL);
     zmp_proto_dispatch_t dispatch;
     dispatch.slot = task->slot;
     dispatch.seq = task->seq;
@@ -967,7 +1034,8 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
                                    : worker->hello.slots;
         busy += worker_busy;
         running += worker->in_flight;
-        msgpack_pack_map (&packer, 12);
+        msgpack_pack_map (&packer, worker->has_load ? 19 : 16);
+        s_pack_uint (&packer, "id", worker->number);
         s_pack_str (&packer, "name", worker->hello.name);
         s_pack_str (&packer, "host", worker->hello.host);
         s_pack_int (&packer, "pid", worker->hello.pid);
@@ -980,6 +1048,15 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
         s_pack_uint (&packer, "failed", worker->failed);
         s_pack_int (&packer, "heartbeat_age_ms", now - worker->seen_at);
         s_pack_int (&packer, "uptime_ms", now - worker->joined_at);
+        s_pack_uint (&packer, "task_user_us", worker->task_user_us);
+        s_pack_uint (&packer, "task_system_us", worker->task_system_us);
+        s_pack_uint (&packer, "task_max_rss_kib", worker->task_max_rss_kib);
+        if (worker->has_load) {
+            s_pack_uint (&packer, "cpu_permille", worker->load.cpu_permille);
+            s_pack_uint (&packer, "mem_total_kib", worker->load.mem_total_kib);
+            s_pack_uint (&packer, "mem_available_kib",
+                         worker->load.mem_available_kib);
+        }
     }
 
     zmp_pack_cstr (&packer, "clients");
@@ -987,7 +1064,8 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
     for (broker_peer_t *client =
              (broker_peer_t *) zlistx_first (sched->clients);
          client; client = (broker_peer_t *) zlistx_next (sched->clients)) {
-        msgpack_pack_map (&packer, 8);
+        msgpack_pack_map (&packer, 10);
+        s_pack_uint (&packer, "id", client->number);
         s_pack_str (&packer, "name", client->hello.name);
         s_pack_str (&packer, "host", client->hello.host);
         s_pack_int (&packer, "pid", client->hello.pid);
@@ -996,6 +1074,7 @@ broker_sched_status (broker_sched_t *sched, int64_t now, int64_t started_at,
         s_pack_uint (&packer, "running", client->running);
         s_pack_uint (&packer, "submitted", client->submitted);
         s_pack_uint (&packer, "completed", client->completed);
+        s_pack_uint (&packer, "cpu_us", client->cpu_us);
     }
 
     s_pack_uint (&packer, "slots", sched->slots);

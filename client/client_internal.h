@@ -55,6 +55,7 @@ struct zmp_pool {
     bool terminated;           //  Cancelled; no more submissions
     uint64_t outstanding;      //  Tasks submitted, result not yet in
     uint64_t callbacks_due;    //  Results in whose callbacks have not run
+    zmp_pool_usage_t usage;    //  What its tasks cost
 };
 
 //  A control request (POOL, STATUS) waiting for its REPLY

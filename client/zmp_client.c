@@ -385,7 +385,8 @@ s_fail_oversize_task (zmp_client_t *client, zframe_t *header, size_t size)
                    "broker at %s takes (%llu: broker --max-message-mb)",
                    size, client->endpoint,
                    (unsigned long long) client->max_message);
-    zmp_proto_result_t result = { task.task_id, ZMP_ERR_LIMIT, 0 };
+    zmp_proto_result_t result = { .task_id = task.task_id,
+                                  .status = ZMP_ERR_LIMIT };
     zframe_t *value = zmp_proto_encode_error (&error);
     if (job->kind == JOB_PROCESS)
         process_deliver (client, job, &result, &value);

@@ -38,6 +38,8 @@ struct zmp_async {
     void *arg;
     zframe_t *header;  //  Owned until ready: the task, to send again
     zframe_t *args;    //  if the broker is lost
+    bool has_usage;    //  usage came with the result
+    zmp_usage_t usage;
     pthread_cond_t cond;
 };
 
@@ -50,6 +52,8 @@ typedef struct {
     uint32_t count;       //  Items in it
     zframe_t *header;     //  Owned until done: the task, to send again
     zframe_t *args;       //  if the broker is lost
+    bool has_usage;       //  usage came with the result
+    zmp_usage_t usage;
 } iter_chunk_t;
 
 struct zmp_iter {
@@ -253,6 +257,18 @@ zmp_pool_close (zmp_pool_t *self)
     assert (self);
     pthread_mutex_lock (&self->client->mutex);
     self->closed = true;
+    pthread_mutex_unlock (&self->client->mutex);
+}
+
+//  --------------------------------------------------------------------------
+//  What the pool's tasks have cost so far.
+
+void
+zmp_pool_usage (zmp_pool_t *self, zmp_pool_usage_t *usage)
+{
+    assert (self && usage);
+    pthread_mutex_lock (&self->client->mutex);
+    *usage = self->usage;
     pthread_mutex_unlock (&self->client->mutex);
 }
 
@@ -558,6 +574,18 @@ zmp_async_ready (zmp_async_t *self)
 
 //  --------------------------------------------------------------------------
 //  True if the task is done and succeeded.
+
+bool
+zmp_async_usage (zmp_async_t *self, zmp_usage_t *usage)
+{
+    assert (self && usage);
+    pthread_mutex_lock (&self->client->mutex);
+    bool known = self->ready && self->has_usage;
+    if (known)
+        *usage = self->usage;
+    pthread_mutex_unlock (&self->client->mutex);
+    return known;
+}
 
 bool
 zmp_async_successful (zmp_async_t *self)
@@ -973,6 +1001,20 @@ zmp_iter_index (const zmp_iter_t *self)
 }
 
 //  --------------------------------------------------------------------------
+//  What the task of the item last returned cost (caller's thread only: the
+//  current chunk is not the I/O thread's).
+
+bool
+zmp_iter_usage (const zmp_iter_t *self, zmp_usage_t *usage)
+{
+    assert (self && usage);
+    if (!self->has_current || !self->current.has_usage)
+        return false;
+    *usage = self->current.usage;
+    return true;
+}
+
+//  --------------------------------------------------------------------------
 //  Free an iterator.
 
 void
@@ -1197,15 +1239,46 @@ s_iter_finish_chunk (zmp_client_t *client, zmp_iter_t *iter, uint32_t place,
 //  --------------------------------------------------------------------------
 //  A result for job arrived.
 
+//  The usage result carries, if any, into *usage; and into its pool's sums
+static bool
+s_usage_take (job_t *job, const zmp_proto_result_t *result, zmp_usage_t *usage)
+{
+    if (!result->has_usage)
+        return false;
+    usage->start_us = (int64_t) result->usage.start_us;
+    usage->wall_us = (int64_t) result->usage.wall_us;
+    usage->user_us = (int64_t) result->usage.user_us;
+    usage->system_us = (int64_t) result->usage.system_us;
+    usage->max_rss_kib = (int64_t) result->usage.max_rss_kib;
+    usage->pid = result->pid;
+    snprintf (usage->host, sizeof usage->host, "%s", result->host);
+    zmp_pool_t *pool = job->pool;
+    if (pool) {
+        pool->usage.tasks++;
+        pool->usage.wall_us += usage->wall_us;
+        pool->usage.user_us += usage->user_us;
+        pool->usage.system_us += usage->system_us;
+        if (usage->max_rss_kib > pool->usage.max_rss_kib)
+            pool->usage.max_rss_kib = usage->max_rss_kib;
+    }
+    return true;
+}
+
 void
 pool_deliver (zmp_client_t *client, job_t *job, uint32_t place,
               const zmp_proto_result_t *result, zframe_t **value_p)
 {
-    if (job->kind == JOB_ASYNC)
-        s_async_ready (client, (zmp_async_t *) job, result->status, value_p,
-                       NULL);
-    else if (job->kind == JOB_ITER) {
+    if (job->kind == JOB_ASYNC) {
+        zmp_async_t *async = (zmp_async_t *) job;
+        if (!async->ready)
+            async->has_usage = s_usage_take (job, result, &async->usage);
+        s_async_ready (client, async, result->status, value_p, NULL);
+    } else if (job->kind == JOB_ITER) {
         zmp_iter_t *iter = (zmp_iter_t *) job;
+        if (place < iter->window && iter->ring[place].used
+            && !iter->ring[place].done)
+            iter->ring[place].has_usage =
+                s_usage_take (job, result, &iter->ring[place].usage);
         if (place < iter->window)
             s_iter_finish_chunk (client, iter, place, result->status, value_p);
     }

@@ -236,18 +236,32 @@ zmp_proto_encode_dispatch (const zmp_proto_dispatch_t *dispatch)
     return s_encoder_finish (&encoder);
 }
 
+//  usage as an array: [start-us, wall-us, user-us, system-us, max-rss-kib]
+static void
+s_pack_usage (msgpack_packer *packer, const zmp_proto_usage_t *usage)
+{
+    msgpack_pack_array (packer, 5);
+    msgpack_pack_uint64 (packer, usage->start_us);
+    msgpack_pack_uint64 (packer, usage->wall_us);
+    msgpack_pack_uint64 (packer, usage->user_us);
+    msgpack_pack_uint64 (packer, usage->system_us);
+    msgpack_pack_uint64 (packer, usage->max_rss_kib);
+}
+
 zframe_t *
 zmp_proto_encode_done (const zmp_proto_done_t *done)
 {
     assert (done);
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
-    msgpack_pack_array (packer, 5);
+    msgpack_pack_array (packer, done->has_usage ? 6 : 5);
     msgpack_pack_uint32 (packer, done->slot);
     msgpack_pack_uint64 (packer, done->seq);
     msgpack_pack_uint32 (packer, done->status);
     msgpack_pack_int64 (packer, done->pid);
     msgpack_pack_uint64 (packer, done->run_us);
+    if (done->has_usage)
+        s_pack_usage (packer, &done->usage);
     return s_encoder_finish (&encoder);
 }
 
@@ -257,10 +271,30 @@ zmp_proto_encode_result (const zmp_proto_result_t *result)
     assert (result);
     s_encoder_t encoder;
     msgpack_packer *packer = s_encoder_init (&encoder);
-    msgpack_pack_array (packer, 3);
+    msgpack_pack_array (packer, result->has_usage ? 5 : 3);
     msgpack_pack_uint64 (packer, result->task_id);
     msgpack_pack_uint32 (packer, result->status);
     msgpack_pack_int64 (packer, result->pid);
+    if (result->has_usage) {
+        s_pack_usage (packer, &result->usage);
+        zmp_pack_cstr (packer, result->host);
+    }
+    return s_encoder_finish (&encoder);
+}
+
+zframe_t *
+zmp_proto_encode_load (const zmp_proto_load_t *load)
+{
+    assert (load);
+    s_encoder_t encoder;
+    msgpack_packer *packer = s_encoder_init (&encoder);
+    msgpack_pack_map (packer, 3);
+    zmp_pack_cstr (packer, "cpu_permille");
+    msgpack_pack_uint32 (packer, load->cpu_permille);
+    zmp_pack_cstr (packer, "mem_total_kib");
+    msgpack_pack_uint64 (packer, load->mem_total_kib);
+    zmp_pack_cstr (packer, "mem_available_kib");
+    msgpack_pack_uint64 (packer, load->mem_available_kib);
     return s_encoder_finish (&encoder);
 }
 
@@ -572,6 +606,26 @@ s_function (s_reader_t *reader, const msgpack_object *object, char *buffer)
     buffer[object->via.str.size] = 0;
 }
 
+//  A usage array (s_pack_usage); false after a fault
+static bool
+s_usage (s_reader_t *reader, const msgpack_object *object,
+         zmp_proto_usage_t *usage)
+{
+    memset (usage, 0, sizeof *usage);
+    if (object->type != MSGPACK_OBJECT_ARRAY || object->via.array.size < 5) {
+        s_fault (reader, "usage", "an array of 5 unsigned integers");
+        return false;
+    }
+    const msgpack_object *items = object->via.array.ptr;
+    usage->start_us = s_uint (reader, &items[0], "usage start-us", INT64_MAX);
+    usage->wall_us = s_uint (reader, &items[1], "usage wall-us", INT64_MAX);
+    usage->user_us = s_uint (reader, &items[2], "usage user-us", INT64_MAX);
+    usage->system_us = s_uint (reader, &items[3], "usage system-us", INT64_MAX);
+    usage->max_rss_kib =
+        s_uint (reader, &items[4], "usage max-rss-kib", INT64_MAX);
+    return !reader->failed;
+}
+
 static uint32_t
 s_status (s_reader_t *reader, const msgpack_object *object)
 {
@@ -722,9 +776,11 @@ zmp_proto_decode_done (zframe_t *frame, zmp_proto_done_t *done,
         done->status = s_status (&reader, &items[2]);
         done->pid = s_pid (&reader, &items[3], "pid");
         //  Optional: a worker that does not time its tasks leaves it out
-        done->run_us = reader.unpacked.data.via.array.size > 4
-                           ? s_uint (&reader, &items[4], "run-us", UINT64_MAX)
-                           : 0;
+        uint32_t size = reader.unpacked.data.via.array.size;
+        done->run_us =
+            size > 4 ? s_uint (&reader, &items[4], "run-us", UINT64_MAX) : 0;
+        done->has_usage =
+            size > 5 && s_usage (&reader, &items[5], &done->usage);
     }
     return s_reader_close (&reader);
 }
@@ -741,6 +797,34 @@ zmp_proto_decode_result (zframe_t *frame, zmp_proto_result_t *result,
         result->task_id = s_uint (&reader, &items[0], "task-id", UINT64_MAX);
         result->status = s_status (&reader, &items[1]);
         result->pid = s_pid (&reader, &items[2], "pid");
+        //  Optional: absent when the task did not run
+        result->has_usage = reader.unpacked.data.via.array.size > 4
+                            && s_usage (&reader, &items[3], &result->usage);
+        result->host[0] = 0;
+        if (result->has_usage)
+            s_str (&reader, &items[4], "host", result->host,
+                   sizeof result->host);
+    }
+    return s_reader_close (&reader);
+}
+
+int
+zmp_proto_decode_load (zframe_t *frame, zmp_proto_load_t *load,
+                       zmp_error_t *error)
+{
+    assert (load);
+    memset (load, 0, sizeof *load);
+    s_reader_t reader;
+    const msgpack_object *map = s_reader_map (&reader, frame, "load", error);
+    if (map) {
+        load->cpu_permille = (uint32_t) s_uint (
+            &reader, zmp_map_get (map, "cpu_permille"), "cpu_permille", 1000);
+        load->mem_total_kib =
+            s_uint (&reader, zmp_map_get (map, "mem_total_kib"),
+                    "mem_total_kib", INT64_MAX);
+        load->mem_available_kib =
+            s_uint (&reader, zmp_map_get (map, "mem_available_kib"),
+                    "mem_available_kib", load->mem_total_kib);
     }
     return s_reader_close (&reader);
 }

@@ -172,6 +172,16 @@ typedef struct {
     char function[ZMP_FUNCTION_NAME_MAX + 1];
 } zmp_proto_dispatch_t;
 
+//  What running a task cost, measured by the process that ran it (the
+//  fields of zmp_usage_t, section 4.5 of docs/PROTOCOL.md)
+typedef struct {
+    uint64_t start_us;     //  Began, µs since the Unix epoch
+    uint64_t wall_us;      //  Ran for
+    uint64_t user_us;      //  CPU in user mode
+    uint64_t system_us;    //  CPU in the kernel
+    uint64_t max_rss_kib;  //  Peak resident memory of its process so far
+} zmp_proto_usage_t;
+
 typedef struct {
     uint32_t slot;    //  As dispatched
     uint64_t seq;     //  As dispatched
@@ -179,13 +189,26 @@ typedef struct {
     int64_t pid;      //  Process that ran it, 0 if none did
     uint64_t run_us;  //  From handing it to the process to its result,
                       //  as the agent saw it (0: did not run)
+    bool has_usage;   //  usage was measured (the task ran to its end)
+    zmp_proto_usage_t usage;
 } zmp_proto_done_t;
 
 typedef struct {
     uint64_t task_id;  //  As submitted
     uint32_t status;   //  0, or the zmp_error_kind_t of the failure
     int64_t pid;       //  Process that ran it, 0 if none did
+    bool has_usage;    //  usage and host are known
+    zmp_proto_usage_t usage;
+    char host[ZMP_PROTO_HOST_MAX + 1];  //  The worker's host
 } zmp_proto_result_t;
+
+//  A worker host's load, in the body of the agent's HEARTBEAT
+typedef struct {
+    uint32_t cpu_permille;       //  Share of all its cores busy since the
+                                 //  last report, 0 to 1000
+    uint64_t mem_total_kib;      //  Its memory
+    uint64_t mem_available_kib;  //  Of that, available to new work
+} zmp_proto_load_t;
 
 typedef struct {
     uint32_t pool_id;
@@ -241,6 +264,7 @@ zframe_t *zmp_proto_encode_dispatch (const zmp_proto_dispatch_t *dispatch);
 zframe_t *zmp_proto_encode_done (const zmp_proto_done_t *done);
 zframe_t *zmp_proto_encode_result (const zmp_proto_result_t *result);
 zframe_t *zmp_proto_encode_pool (const zmp_proto_pool_t *pool);
+zframe_t *zmp_proto_encode_load (const zmp_proto_load_t *load);
 zframe_t *zmp_proto_encode_abort (uint32_t slot, uint64_t seq);
 zframe_t *zmp_proto_encode_uint (uint64_t value);
 //  An ERROR or BYE body: {"kind": n, "message": str}, with "unknown_peer":
@@ -280,6 +304,8 @@ int zmp_proto_decode_done (zframe_t *frame, zmp_proto_done_t *done,
                            zmp_error_t *error);
 int zmp_proto_decode_result (zframe_t *frame, zmp_proto_result_t *result,
                              zmp_error_t *error);
+int zmp_proto_decode_load (zframe_t *frame, zmp_proto_load_t *load,
+                           zmp_error_t *error);
 int zmp_proto_decode_pool (zframe_t *frame, zmp_proto_pool_t *pool,
                            zmp_error_t *error);
 int zmp_proto_decode_abort (zframe_t *frame, uint32_t *slot, uint64_t *seq,

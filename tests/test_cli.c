@@ -464,6 +464,161 @@ test_cli_status_json_shows_the_worker_and_its_slots (void **state)
     s_run_free (&run);
 }
 
+//  Read a JSON-lines file; appends each object to lines (json_array)
+static void
+s_read_json_lines (const char *path, json_t *lines)
+{
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    char *line = NULL;
+    size_t size = 0;
+    while (getline (&line, &size, file) > 0) {
+        json_error_t error;
+        json_t *object = json_loads (line, 0, &error);
+        if (!object)
+            fail_msg ("%s: not JSON: %s", path, line);
+        json_array_append_new (lines, object);
+    }
+    free (line);
+    fclose (file);
+}
+
+//  How many lines of lines have event kind
+static size_t
+s_count_events (json_t *lines, const char *kind)
+{
+    size_t count = 0, index;
+    json_t *line;
+    json_array_foreach (lines, index, line)
+    {
+        const char *event = json_string_value (json_object_get (line, "event"));
+        count += event && streq (event, kind);
+    }
+    return count;
+}
+
+//  broker --event-log: a JSON line for each change of each task, in order,
+//  with where and what it ran on; past its size the file is rotated
+static void
+test_cli_broker_event_log_tells_each_task_s_life (void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/zmpool-events-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char path[128], rotated[160];
+    snprintf (path, sizeof path, "%s/events.jsonl", dir);
+    snprintf (rotated, sizeof rotated, "%s.1", path);
+    char endpoint[256];
+    const char *broker_args[] = { "--quiet", "--event-log",
+                                  path,      "--event-log-mb",
+                                  "1",       "--heartbeat-ms",
+                                  "100",     "--client-grace-ms",
+                                  "0",       NULL };
+    pid_t broker =
+        testkit_broker_start (endpoint, sizeof endpoint, broker_args);
+    assert_true (broker > 0);
+    const char *quiet[] = { "--quiet", NULL };
+    pid_t worker = testkit_worker_start (endpoint, 2, quiet);
+    assert_true (worker > 0);
+
+    //  2000 tasks, one of which fails: some 1.4 MiB of events
+    size_t used = 0;
+    char *input = (char *) malloc (2000 * 8);
+    for (int n = 1; n <= 1999; n++)
+        used += (size_t) sprintf (input + used, "%d\n", n);
+    sprintf (input + used, "\"x\"\n");
+    const char *map[] = { "map",     "--connect", endpoint, "--chunksize", "1",
+                          "--quiet", "square",    "-",      NULL };
+    run_t run = s_run (map, input);
+    free (input);
+    assert_int_equal (run.status, 1);  //  "x" cannot be squared
+    s_run_free (&run);
+
+    //  A map killed mid-way: its tasks are cancelled
+    const char *slow[] = { "map",   "--connect", endpoint, "--chunksize", "1",
+                           "sleep", "20000",     "20000",  NULL };
+    pid_t client = testkit_spawn (slow);
+    usleep ((useconds_t) testkit_ms (1500) * 1000);
+    testkit_stop (client);
+    json_t *lines = NULL;
+    int64_t deadline = zclock_mono () + testkit_ms (10000);
+    do {
+        usleep (100 * 1000);
+        json_decref (lines);
+        lines = json_array ();
+        s_read_json_lines (rotated, lines);
+        s_read_json_lines (path, lines);
+    } while (s_count_events (lines, "cancelled") < 2
+             && zclock_mono () < deadline);
+    testkit_stop (worker);
+    testkit_stop (broker);
+
+    //  Rotated at 1 MiB: nothing lost between the two files
+    struct stat info;
+    assert_int_equal (stat (rotated, &info), 0);
+    assert_true (info.st_size >= 1 << 20);
+    assert_int_equal (s_count_events (lines, "submitted"), 2002);
+    assert_int_equal (s_count_events (lines, "finished"), 1999);
+    assert_int_equal (s_count_events (lines, "failed"), 1);
+    assert_int_equal (s_count_events (lines, "started"), 2000);
+    assert_int_equal (s_count_events (lines, "cancelled"), 2);
+    assert_true (s_count_events (lines, "dispatched") >= 2001);
+    //  Each finished task: submitted, dispatched, started, finished, in
+    //  that order in the file, with its host, process and resources
+    char host[256];
+    gethostname (host, sizeof host);
+    zhashx_t *stage = zhashx_new ();  //  Task id -> events seen so far
+    size_t index;
+    json_t *line;
+    json_array_foreach (lines, index, line)
+    {
+        const char *event = json_string_value (json_object_get (line, "event"));
+        char key[32];
+        snprintf (
+            key, sizeof key, "%lld",
+            (long long) json_integer_value (json_object_get (line, "id")));
+        size_t seen = (size_t) zhashx_lookup (stage, key);
+        assert_true (json_real_value (json_object_get (line, "t")) > 1.7e9);
+        if (streq (event, "submitted")) {
+            assert_int_equal (seen, 0);
+            assert_string_equal (
+                json_string_value (json_object_get (line, "client_host")),
+                host);
+        } else if (streq (event, "dispatched")) {
+            assert_int_equal (seen, 1);
+            assert_string_equal (
+                json_string_value (json_object_get (line, "host")), host);
+        } else if (streq (event, "started"))
+            assert_int_equal (seen, 2);
+        else if (streq (event, "finished") || streq (event, "failed")) {
+            assert_int_equal (seen, 3);
+            assert_true (json_integer_value (json_object_get (line, "pid"))
+                         > 0);
+            assert_true (
+                json_integer_value (json_object_get (line, "max_rss_kib")) > 0);
+            assert_non_null (json_object_get (line, "user_us"));
+            assert_non_null (json_object_get (line, "wall_us"));
+            if (streq (event, "failed"))
+                assert_string_equal (
+                    json_string_value (json_object_get (line, "error")),
+                    "bad_arguments");
+        } else if (streq (event, "cancelled")) {
+            //  zmpool map, interrupted, says goodbye
+            assert_string_equal (
+                json_string_value (json_object_get (line, "reason")),
+                "client_gone");
+            assert_int_equal (seen, 2);  //  Dispatched; "started" comes
+                                         //  with a result only
+        }
+        zhashx_update (stage, key, (void *) (seen + 1));
+    }
+    zhashx_destroy (&stage);
+    json_decref (lines);
+    unlink (path);
+    unlink (rotated);
+    rmdir (dir);
+}
+
 static void
 test_cli_status_without_a_broker_fails_at_once (void **state)
 {
@@ -949,6 +1104,7 @@ main (void)
         cmocka_unit_test (test_cli_worker_joins_a_broker_that_comes_late),
         cmocka_unit_test (test_cli_status_json_shows_the_worker_and_its_slots),
         cmocka_unit_test (test_cli_status_without_a_broker_fails_at_once),
+        cmocka_unit_test (test_cli_broker_event_log_tells_each_task_s_life),
         cmocka_unit_test (
             test_cli_map_runs_on_a_local_cluster_and_leaves_nothing),
         cmocka_unit_test (

@@ -313,6 +313,125 @@ test_pool_apply_async_runs_callbacks_off_the_caller_thread (void **state)
     pthread_mutex_destroy (&seen.mutex);
 }
 
+//  The worker's first (only) entry of a status map
+static uint64_t
+s_worker_field (const zmp_value_t *status, const char *key, bool *present)
+{
+    const msgpack_object *workers =
+        zmp_map_get (zmp_value_get (status), "workers");
+    const msgpack_object *field =
+        workers && workers->type == MSGPACK_OBJECT_ARRAY
+                && workers->via.array.size
+            ? zmp_map_get (&workers->via.array.ptr[0], key)
+            : NULL;
+    uint64_t value = 0;
+    *present = field && zmp_uint_get (field, UINT64_MAX, &value) == 0;
+    return value;
+}
+
+//  Each result says what its task cost, measured where it ran: a busy task
+//  used CPU for most of its time, a sleeping one hardly any; the pool sums
+//  them, and the broker's status counts them for the worker, with the
+//  host's load from the agent's heartbeats
+static void
+test_pool_results_carry_what_their_task_used (void **state)
+{
+    (void) state;
+    zmp_client_t *client = s_connect ();
+    zmp_pool_t *pool = zmp_pool_new (client, 0, NULL);
+    zmp_error_t error;
+    struct timespec before;
+    clock_gettime (CLOCK_REALTIME, &before);
+    msgpack_object range[] = { zmp_int (0), zmp_int (1500000) };
+    msgpack_object busy_args = zmp_array (range, 2);
+    zmp_async_t *busy = zmp_pool_apply_async (pool, "armstrong", &busy_args,
+                                              NULL, NULL, NULL, &error);
+    msgpack_object ms = zmp_int (300);
+    msgpack_object sleep_args = zmp_array (&ms, 1);
+    zmp_async_t *sleepy = zmp_pool_apply_async (pool, "sleep", &sleep_args,
+                                                NULL, NULL, NULL, &error);
+    assert_non_null (busy);
+    assert_non_null (sleepy);
+    zmp_usage_t usage;
+    assert_false (zmp_async_usage (sleepy, &usage));  //  Not ready yet
+    assert_non_null (zmp_async_get (busy, testkit_ms (20000), &error));
+    assert_non_null (zmp_async_get (sleepy, testkit_ms (20000), &error));
+
+    char host[256];
+    gethostname (host, sizeof host);
+    int64_t before_us =
+        (int64_t) before.tv_sec * 1000000 + before.tv_nsec / 1000 - 1000000;
+    assert_true (zmp_async_usage (busy, &usage));
+    assert_string_equal (usage.host, host);
+    assert_true (usage.pid > 0);
+    assert_true (usage.start_us >= before_us);
+    assert_true (usage.wall_us > 0);
+    assert_true (usage.user_us + usage.system_us >= usage.wall_us / 2);
+    assert_true (usage.max_rss_kib > 100);
+    int64_t busy_cpu = usage.user_us + usage.system_us;
+
+    assert_true (zmp_async_usage (sleepy, &usage));
+    assert_true (usage.wall_us >= 290000);
+    assert_true (usage.user_us + usage.system_us < usage.wall_us / 2);
+
+    zmp_pool_usage_t sums;
+    zmp_pool_usage (pool, &sums);
+    assert_int_equal (sums.tasks, 2);
+    assert_true (sums.user_us + sums.system_us >= busy_cpu);
+    assert_true (sums.wall_us >= 290000);
+    assert_true (sums.max_rss_kib > 100);
+    zmp_async_destroy (&busy);
+    zmp_async_destroy (&sleepy);
+
+    //  A failed task still says what it used; a chunk of imap says its own
+    msgpack_object message = zmp_str ("no");
+    msgpack_object fail_args = zmp_array (&message, 1);
+    zmp_async_t *failing = zmp_pool_apply_async (pool, "fail", &fail_args, NULL,
+                                                 NULL, NULL, &error);
+    assert_int_equal (zmp_async_wait (failing, testkit_ms (10000)), 0);
+    assert_true (zmp_async_usage (failing, &usage));
+    zmp_async_destroy (&failing);
+    msgpack_object numbers[4] = { zmp_int (1), zmp_int (2), zmp_int (3),
+                                  zmp_int (4) };
+    zmp_array_source_t source = { numbers, 4, 0 };
+    zmp_iter_t *iter =
+        zmp_pool_imap (pool, "square", zmp_array_source, &source, 2, &error);
+    assert_false (zmp_iter_usage (iter, &usage));  //  Nothing returned yet
+    for (int index = 0; index < 4; index++) {
+        assert_non_null (zmp_iter_next (iter, testkit_ms (10000), &error));
+        assert_true (zmp_iter_usage (iter, &usage));
+        assert_string_equal (usage.host, host);
+    }
+    zmp_iter_destroy (&iter);
+    zmp_pool_usage (pool, &sums);
+    assert_int_equal (sums.tasks, 2 + 1 + 2);
+
+    //  The broker's status: the worker's tasks' CPU, and its host's load
+    //  once a heartbeat told it (one a second)
+    int64_t deadline = s_now_ms () + testkit_ms (5000);
+    bool present = false;
+    zmp_value_t *status = NULL;
+    while (!present && s_now_ms () < deadline) {
+        zmp_value_destroy (&status);
+        status = zmp_client_status (client, testkit_ms (5000), &error);
+        assert_non_null (status);
+        s_worker_field (status, "mem_total_kib", &present);
+        if (!present)
+            usleep (100 * 1000);
+    }
+    assert_true (present);
+    assert_true (s_worker_field (status, "mem_total_kib", &present) > 0);
+    assert_true (s_worker_field (status, "cpu_permille", &present) <= 1000);
+    assert_true (present);
+    assert_true (s_worker_field (status, "task_user_us", &present)
+                     + s_worker_field (status, "task_system_us", &present)
+                 >= (uint64_t) busy_cpu);
+    assert_true (s_worker_field (status, "task_max_rss_kib", &present) > 100);
+    zmp_value_destroy (&status);
+    zmp_pool_destroy (&pool);
+    zmp_client_destroy (&client);
+}
+
 static void
 test_pool_get_timeout_leaves_the_task_running (void **state)
 {
@@ -1155,6 +1274,7 @@ main (void)
         cmocka_unit_test (test_pool_imap_unordered_returns_every_item_once),
         cmocka_unit_test (
             test_pool_apply_async_runs_callbacks_off_the_caller_thread),
+        cmocka_unit_test (test_pool_results_carry_what_their_task_used),
         cmocka_unit_test (test_pool_get_timeout_leaves_the_task_running),
         cmocka_unit_test (
             test_pool_errors_are_precise_and_the_pool_keeps_serving),

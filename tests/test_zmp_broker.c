@@ -31,6 +31,7 @@ static long s_max_queued = 0;     //  The next fixture's, then back to 0
 static long s_client_grace = -1;  //  The fixtures' (none: where it is not
                                   //  the point, a silent client goes)
 static const char *s_state_dir = NULL;  //  The fixtures' --state-dir
+static const char *s_event_log = NULL;  //  ...and --event-log
 static uint64_t s_welcome_run = 0;      //  The run in the last WELCOME
 static long s_max_message_mb = 0;       //  The fixtures' --max-message-mb
 
@@ -60,7 +61,9 @@ s_fixture_up (void **state, int heartbeat_ms, int liveness, int prefetch,
                                    NULL,
                                    false,
                                    0,
-                                   s_max_message_mb };
+                                   s_max_message_mb,
+                                   s_event_log,
+                                   0 };
     zmp_error_t error;
     zmp_broker_t *broker = zmp_broker_new (&config, &error);
     if (broker)
@@ -297,8 +300,10 @@ s_done (zsock_t *worker, const dispatched_t *tasks, int count, uint32_t status)
 {
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_DONE);
     for (int index = 0; index < count; index++) {
-        zmp_proto_done_t done = { tasks[index].header.slot,
-                                  tasks[index].header.seq, status, 99, 0 };
+        zmp_proto_done_t done = { .slot = tasks[index].header.slot,
+                                  .seq = tasks[index].header.seq,
+                                  .status = status,
+                                  .pid = 99 };
         zframe_t *header = zmp_proto_encode_done (&done);
         zframe_t *value = zmp_proto_encode_uint (tasks[index].header.seq);
         zmsg_append (msg, &header);
@@ -1170,8 +1175,10 @@ s_done_as (zsock_t *worker, const dispatched_t *task, uint32_t status,
            int64_t pid)
 {
     zmsg_t *msg = zmp_proto_new (ZMP_PROTO_DONE);
-    zmp_proto_done_t done = { task->header.slot, task->header.seq, status, pid,
-                              0 };
+    zmp_proto_done_t done = { .slot = task->header.slot,
+                              .seq = task->header.seq,
+                              .status = status,
+                              .pid = pid };
     zframe_t *header = zmp_proto_encode_done (&done);
     zmp_error_t error;
     zmp_error_set (&error, (zmp_error_kind_t) status, "gone");

@@ -738,6 +738,87 @@ test_proto_done_round_trips (void **state)
     assert_true (decoded.seq == 1ULL << 40);
     assert_int_equal (decoded.status, ZMP_ERR_CRASHED);
     assert_int_equal (decoded.pid, INT32_MAX);
+    assert_false (decoded.has_usage);
+    zframe_destroy (&frame);
+}
+
+//  What a task used rides on its DONE, and from the broker on its RESULT
+//  with the worker's host
+static void
+test_proto_usage_round_trips_in_done_and_result (void **state)
+{
+    (void) state;
+    zmp_proto_usage_t usage = { .start_us = 1795000000123456ULL,
+                                .wall_us = 2500000,
+                                .user_us = 2400000,
+                                .system_us = 90000,
+                                .max_rss_kib = 1ULL << 33 };
+    zmp_proto_done_t done = { .slot = 1, .seq = 2, .has_usage = true };
+    done.usage = usage;
+    zframe_t *frame = zmp_proto_encode_done (&done);
+    zmp_proto_done_t decoded_done;
+    assert_int_equal (zmp_proto_decode_done (frame, &decoded_done, NULL), 0);
+    assert_true (decoded_done.has_usage);
+    assert_memory_equal (&decoded_done.usage, &usage, sizeof usage);
+    zframe_destroy (&frame);
+
+    zmp_proto_result_t result = { .task_id = 5, .has_usage = true };
+    result.usage = usage;
+    snprintf (result.host, sizeof result.host, "node-7");
+    frame = zmp_proto_encode_result (&result);
+    zmp_proto_result_t decoded;
+    assert_int_equal (zmp_proto_decode_result (frame, &decoded, NULL), 0);
+    assert_true (decoded.has_usage);
+    assert_memory_equal (&decoded.usage, &usage, sizeof usage);
+    assert_string_equal (decoded.host, "node-7");
+    zframe_destroy (&frame);
+
+    //  A usage that is not 5 unsigned integers is refused, named
+    msgpack_object bad_usage[] = { zmp_int (1), zmp_int (2), zmp_int (-3),
+                                   zmp_int (4), zmp_int (5) };
+    msgpack_object done_items[] = { zmp_int (1),  zmp_int (2),
+                                    zmp_int (0),  zmp_int (99),
+                                    zmp_int (12), zmp_array (bad_usage, 5) };
+    frame = s_frame (zmp_array (done_items, 6));
+    zmp_error_t error;
+    assert_int_equal (zmp_proto_decode_done (frame, &decoded_done, &error), -1);
+    assert_non_null (strstr (error.message, "usage user-us"));
+    zframe_destroy (&frame);
+    done_items[5] = zmp_array (bad_usage, 4);
+    frame = s_frame (zmp_array (done_items, 6));
+    assert_int_equal (zmp_proto_decode_done (frame, &decoded_done, &error), -1);
+    assert_non_null (strstr (error.message, "usage must be an array of 5"));
+    zframe_destroy (&frame);
+}
+
+//  A worker's HEARTBEAT tells its host's load
+static void
+test_proto_load_round_trips_and_is_checked (void **state)
+{
+    (void) state;
+    zmp_proto_load_t load = { .cpu_permille = 625,
+                              .mem_total_kib = 24ULL << 20,
+                              .mem_available_kib = 20ULL << 20 };
+    zframe_t *frame = zmp_proto_encode_load (&load);
+    zmp_proto_load_t decoded;
+    assert_int_equal (zmp_proto_decode_load (frame, &decoded, NULL), 0);
+    assert_int_equal (decoded.cpu_permille, 625);
+    assert_true (decoded.mem_total_kib == 24ULL << 20);
+    assert_true (decoded.mem_available_kib == 20ULL << 20);
+    zframe_destroy (&frame);
+    //  More CPU than all cores, more available than there is: refused
+    msgpack_object_kv over[] = { zmp_pair ("cpu_permille", zmp_int (1001)) };
+    frame = s_frame (zmp_map (over, 1));
+    zmp_error_t error;
+    assert_int_equal (zmp_proto_decode_load (frame, &decoded, &error), -1);
+    assert_non_null (strstr (error.message, "cpu_permille"));
+    zframe_destroy (&frame);
+    msgpack_object_kv more[] = { zmp_pair ("cpu_permille", zmp_int (0)),
+                                 zmp_pair ("mem_total_kib", zmp_int (10)),
+                                 zmp_pair ("mem_available_kib", zmp_int (11)) };
+    frame = s_frame (zmp_map (more, 3));
+    assert_int_equal (zmp_proto_decode_load (frame, &decoded, &error), -1);
+    assert_non_null (strstr (error.message, "mem_available_kib"));
     zframe_destroy (&frame);
 }
 
@@ -754,6 +835,7 @@ test_proto_result_round_trips (void **state)
     assert_true (decoded.task_id == 123456789012ULL);
     assert_int_equal (decoded.status, ZMP_ERR_COUNT - 1);
     assert_int_equal (decoded.pid, 0);
+    assert_false (decoded.has_usage);
     zframe_destroy (&frame);
 }
 
@@ -980,15 +1062,19 @@ test_proto_decoders_accept_extra_trailing_array_items (void **state)
     assert_int_equal (dispatch.seq, 2);
     zframe_destroy (&frame);
 
-    msgpack_object done_items[] = {
-        zmp_int (1),  zmp_int (2),  zmp_int (0),
-        zmp_int (99), zmp_int (12), zmp_bool (true)
-    };
-    frame = s_frame (zmp_array (done_items, 6));
+    msgpack_object usage_items[] = { zmp_int (1), zmp_int (2), zmp_int (3),
+                                     zmp_int (4), zmp_int (5), zmp_nil () };
+    msgpack_object done_items[] = { zmp_int (1),    zmp_int (2),
+                                    zmp_int (0),    zmp_int (99),
+                                    zmp_int (12),   zmp_array (usage_items, 6),
+                                    zmp_bool (true) };
+    frame = s_frame (zmp_array (done_items, 7));
     zmp_proto_done_t done;
     assert_int_equal (zmp_proto_decode_done (frame, &done, &error), 0);
     assert_int_equal (done.pid, 99);
     assert_int_equal (done.run_us, 12);
+    assert_true (done.has_usage);
+    assert_int_equal (done.usage.max_rss_kib, 5);
     zframe_destroy (&frame);
     //  run-us is optional: a worker that does not time tasks leaves it out
     frame = s_frame (zmp_array (done_items, 4));
@@ -1933,6 +2019,8 @@ main (void)
         cmocka_unit_test (test_proto_dispatch_round_trips),
         cmocka_unit_test (test_proto_done_round_trips),
         cmocka_unit_test (test_proto_result_round_trips),
+        cmocka_unit_test (test_proto_usage_round_trips_in_done_and_result),
+        cmocka_unit_test (test_proto_load_round_trips_and_is_checked),
         cmocka_unit_test (test_proto_pool_round_trips),
         cmocka_unit_test (test_proto_abort_round_trips),
         cmocka_unit_test (test_proto_uint_round_trips),

@@ -241,7 +241,7 @@ s_take_responses (agent_child_t *child, agent_result_fn *on_result, void *arg)
         child->tasks_done++;
         on_result (arg, child, task, response.status,
                    child->input + offset + sizeof response, response.size,
-                   run_us);
+                   run_us, &response.usage);
         offset += total;
     }
     memmove (child->input, child->input + offset, child->input_size - offset);

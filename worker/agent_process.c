@@ -141,7 +141,8 @@ s_read_output (zmp_agent_t *self, agent_process_t *process, int stream,
 //  The child wrote its result (agent_result_fn)
 static void
 s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
-             uint32_t status, const char *payload, size_t size, int64_t run_us)
+             uint32_t status, const char *payload, size_t size, int64_t run_us,
+             const zmp_proto_usage_t *usage)
 {
     (void) child;
     agent_process_t *process = (agent_process_t *) arg;
@@ -150,6 +151,7 @@ s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
     zframe_destroy (&process->result);
     process->result = zframe_new (payload, size);
     process->run_us = run_us;
+    process->usage = *usage;
     agent_task_destroy (&task);
 }
 
@@ -187,7 +189,8 @@ s_report (zmp_agent_t *self, agent_process_t *process,
                           "process %s cancelled", function);
     else if (process->answered)
         agent_done (self, ZMP_PROTO_PROCESS_SLOT, process->seq, process->status,
-                    event->pid, process->run_us, &process->result);
+                    event->pid, process->run_us, &process->usage,
+                    &process->result);
     else if (WIFSIGNALED (status))
         agent_done_error (self, ZMP_PROTO_PROCESS_SLOT, process->seq,
                           event->pid, ZMP_ERR_CRASHED, WTERMSIG (status), 0,

@@ -68,11 +68,12 @@ typedef struct {
 } agent_child_t;
 
 //  A result the child sent for task (taken from the child: the callee owns
-//  it), with the time it ran in us.
+//  it), with the time it ran in us as the agent saw it, and what the child
+//  measured of it.
 typedef void (agent_result_fn) (void *arg, agent_child_t *child,
                                 agent_task_t *task, uint32_t status,
                                 const char *payload, size_t size,
-                                int64_t run_us);
+                                int64_t run_us, const zmp_proto_usage_t *usage);
 
 void agent_child_init (agent_child_t *child);
 
@@ -112,6 +113,13 @@ int agent_child_read (agent_child_t *child, agent_result_fn *on_result,
 //  --------------------------------------------------------------------------
 //  The agent
 
+//  agent_load.c: the last reading of the host's load, for the next one's
+//  CPU share; zero it first
+typedef struct {
+    uint64_t busy;  //  Jiffies
+    uint64_t total;
+} agent_load_t;
+
 struct zmp_agent {
     zmp_agent_config_t config;          //  Strings borrowed from the caller
     zmp_registry_t *registry;           //  Borrowed
@@ -148,6 +156,8 @@ struct zmp_agent {
     int64_t broker_seen_at;      //  zclock_mono () ms of its last message
     int64_t next_tick_at;        //  zclock_mono () ms of the next tick
     int64_t sent_at;             //  zclock_mono () ms of our last send
+    int64_t load_sent_at;        //  ...of our last load report
+    agent_load_t load;           //  The host's load, as last read
     int64_t health_at;           //  zclock_mono () ms of the last health write
     bool health_failed;          //  Said so once
     uint64_t tasks_done;         //  All children, since start
@@ -160,10 +170,11 @@ struct zmp_agent {
 //  it has a ceiling (zmpool worker --max-child-memory)
 #define AGENT_MEMORY_CHECK_MS 100
 
-//  zmp_agent.c: queue a DONE item (takes value)
+//  zmp_agent.c: queue a DONE item (takes value); usage may be NULL (not
+//  measured)
 void agent_done (zmp_agent_t *self, uint32_t slot, uint64_t seq,
                  uint32_t status, pid_t pid, int64_t run_us,
-                 zframe_t **value_p);
+                 const zmp_proto_usage_t *usage, zframe_t **value_p);
 
 //  Queue a DONE item carrying an error made here, on this host
 void agent_done_error (zmp_agent_t *self, uint32_t slot, uint64_t seq,
@@ -183,15 +194,16 @@ typedef struct {
     uint32_t spawn_slot;  //  AGENT_PROCESS_BIT | its number
     uint64_t seq;         //  The broker's dispatch number
     char function[ZMP_FUNCTION_NAME_MAX + 1];  //  What it runs
-    int out_fd;        //  Read end of its stdout, -1 once closed
-    int err_fd;        //  Read end of its stderr, -1 once closed
-    int kill_signal;   //  To send as soon as it runs; 0: none
-    bool aborted;      //  Its client is gone: report it cancelled
-    bool reported;     //  Its DONE went already (it could not start)
-    bool answered;     //  It wrote its result
-    uint32_t status;   //  The result's status
-    zframe_t *result;  //  Owned: the result's value
-    int64_t run_us;    //  How long its task ran
+    int out_fd;               //  Read end of its stdout, -1 once closed
+    int err_fd;               //  Read end of its stderr, -1 once closed
+    int kill_signal;          //  To send as soon as it runs; 0: none
+    bool aborted;             //  Its client is gone: report it cancelled
+    bool reported;            //  Its DONE went already (it could not start)
+    bool answered;            //  It wrote its result
+    uint32_t status;          //  The result's status
+    zframe_t *result;         //  Owned: the result's value
+    int64_t run_us;           //  How long its task ran
+    zmp_proto_usage_t usage;  //  What its task used
 } agent_process_t;
 
 //  Start a Process for task (a DISPATCH with ZMP_PROTO_PROCESS_SLOT); takes
@@ -216,5 +228,11 @@ void agent_process_flush (zmp_agent_t *self);
 
 //  Free every Process record, killing the processes
 void agent_process_destroy_all (zmp_agent_t *self);
+
+//  agent_load.c: the host's load
+
+//  The host's load now; the first reading has cpu_permille 0. Returns 0,
+//  or -1 if it cannot be read (not Linux)
+int agent_load_read (agent_load_t *state, zmp_proto_load_t *load);
 
 #endif

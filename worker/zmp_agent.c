@@ -277,12 +277,20 @@ s_send_hello (zmp_agent_t *self)
 
 void
 agent_done (zmp_agent_t *self, uint32_t slot, uint64_t seq, uint32_t status,
-            pid_t pid, int64_t run_us, zframe_t **value_p)
+            pid_t pid, int64_t run_us, const zmp_proto_usage_t *usage,
+            zframe_t **value_p)
 {
     if (!self->done)
         self->done = zmp_proto_new (ZMP_PROTO_DONE);
-    zmp_proto_done_t done = { slot, seq, status, pid,
-                              (uint64_t) (run_us > 0 ? run_us : 0) };
+    zmp_proto_done_t done = { .slot = slot,
+                              .seq = seq,
+                              .status = status,
+                              .pid = pid,
+                              .run_us = (uint64_t) (run_us > 0 ? run_us : 0) };
+    if (usage) {
+        done.has_usage = true;
+        done.usage = *usage;
+    }
     zframe_t *header = zmp_proto_encode_done (&done);
     zmsg_append (self->done, &header);
     zmsg_append (self->done, value_p);
@@ -311,7 +319,7 @@ agent_done_error (zmp_agent_t *self, uint32_t slot, uint64_t seq, pid_t pid,
     error.pid = pid;
     snprintf (error.host, sizeof error.host, "%s", self->host);
     zframe_t *value = zmp_proto_encode_error (&error);
-    agent_done (self, slot, seq, (uint32_t) kind, pid, 0, &value);
+    agent_done (self, slot, seq, (uint32_t) kind, pid, 0, NULL, &value);
 }
 
 //  A cancelled task ends here, whatever its process did with it.
@@ -377,7 +385,8 @@ s_check_recycle (zmp_agent_t *self, agent_child_t *child)
 //  A child answered a task (agent_result_fn).
 static void
 s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
-             uint32_t status, const char *payload, size_t size, int64_t run_us)
+             uint32_t status, const char *payload, size_t size, int64_t run_us,
+             const zmp_proto_usage_t *usage)
 {
     zmp_agent_t *self = (zmp_agent_t *) arg;
     if (task->abort_kind == ZMP_ERR_TIMEOUT)
@@ -396,7 +405,7 @@ s_on_result (void *arg, agent_child_t *child, agent_task_t *task,
     else {
         zframe_t *value = zframe_new (payload, size);
         agent_done (self, task->header.slot, task->header.seq, status,
-                    child->pid, run_us, &value);
+                    child->pid, run_us, usage, &value);
     }
     agent_task_destroy (&task);
     self->tasks_done++;
@@ -856,8 +865,18 @@ s_tick (zmp_agent_t *self, int64_t now)
     }
     if (self->config.health_file && now - self->health_at >= 1000)
         s_write_health (self, now);
-    if (self->registered && now - self->sent_at >= self->heartbeat_ms) {
+    //  A HEARTBEAT when quiet, and with the host's load at least every
+    //  interval, busy or not
+    if (self->registered
+        && (now - self->sent_at >= self->heartbeat_ms
+            || now - self->load_sent_at >= self->heartbeat_ms)) {
         zmsg_t *msg = zmp_proto_new (ZMP_PROTO_HEARTBEAT);
+        zmp_proto_load_t load;
+        if (agent_load_read (&self->load, &load) == 0) {
+            zframe_t *body = zmp_proto_encode_load (&load);
+            zmsg_append (msg, &body);
+        }
+        self->load_sent_at = now;
         s_send (self, &msg);
     }
     for (size_t slot = 0; slot < self->slots; slot++) {

@@ -15,8 +15,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 //  What the agent sent and we have not run yet. One read () takes all that
@@ -120,6 +122,49 @@ s_write_response (int fd, const zmp_child_response_t *response,
         }
     }
     return 0;
+}
+
+//  What this process, and the processes it started and waited for, have
+//  used so far
+typedef struct {
+    int64_t wall_us;  //  Monotonic clock
+    uint64_t user_us;
+    uint64_t system_us;
+    uint64_t max_rss_kib;
+} s_meter_t;
+
+static uint64_t
+s_timeval_us (struct timeval time)
+{
+    return (uint64_t) time.tv_sec * 1000000 + (uint64_t) time.tv_usec;
+}
+
+static void
+s_meter_read (s_meter_t *meter)
+{
+    struct rusage own, children;
+    getrusage (RUSAGE_SELF, &own);
+    getrusage (RUSAGE_CHILDREN, &children);
+    meter->wall_us = zclock_usecs ();
+    meter->user_us =
+        s_timeval_us (own.ru_utime) + s_timeval_us (children.ru_utime);
+    meter->system_us =
+        s_timeval_us (own.ru_stime) + s_timeval_us (children.ru_stime);
+    meter->max_rss_kib = (uint64_t) own.ru_maxrss;  //  KiB on Linux
+}
+
+//  The usage between before and now
+static void
+s_meter_usage (const s_meter_t *before, int64_t start_us,
+               zmp_proto_usage_t *usage)
+{
+    s_meter_t now;
+    s_meter_read (&now);
+    usage->start_us = (uint64_t) start_us;
+    usage->wall_us = (uint64_t) (now.wall_us - before->wall_us);
+    usage->user_us = now.user_us - before->user_us;
+    usage->system_us = now.system_us - before->system_us;
+    usage->max_rss_kib = now.max_rss_kib;
 }
 
 //  Run one request; fill buffer with the payload, return the status. The
@@ -231,8 +276,15 @@ zmp_child_main (int fd, uint32_t slot, bool process, void *arg)
         buffer.size = 0;
         zmp_child_response_t response;
         zmp_error_t failure;
+        s_meter_t before;
+        s_meter_read (&before);
+        struct timespec real;
+        clock_gettime (CLOCK_REALTIME, &real);
+        int64_t start_us =
+            (int64_t) real.tv_sec * 1000000 + real.tv_nsec / 1000;
         response.status = s_run (context, &env, slot, &request, body, &buffer,
                                  host, &failure);
+        s_meter_usage (&before, start_us, &response.usage);
         response.seq = request.seq;
         response.size = (uint32_t) buffer.size;
         if (buffer.size > ZMP_CHILD_PAYLOAD_MAX)

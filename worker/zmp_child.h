@@ -26,6 +26,8 @@
 #ifndef ZMP_CHILD_H_INCLUDED
 #define ZMP_CHILD_H_INCLUDED
 
+#include "zmp_proto.h"
+
 #include <stdint.h>
 #include <zmpool.h>
 
@@ -41,9 +43,10 @@ typedef struct {
 } zmp_child_request_t;
 
 typedef struct {
-    uint32_t size;    //  Bytes of payload after this header
-    uint32_t status;  //  0, or the zmp_error_kind_t
-    uint64_t seq;     //  As in the request
+    uint32_t size;            //  Bytes of payload after this header
+    uint32_t status;          //  0, or the zmp_error_kind_t
+    uint64_t seq;             //  As in the request
+    zmp_proto_usage_t usage;  //  What the task used (zmp_usage_t)
 } zmp_child_response_t;
 
 //  What every child of one agent shares (inherited at fork)

@@ -55,6 +55,13 @@ static const char *s_usage =
     "                          a task's arguments or result, an object's\n"
     "                          item; clients and workers are told, and fail\n"
     "                          a larger one with the error kind limit\n"
+    "      --event-log FILE    append a JSON line to FILE for each change of a\n"
+    "                          task's state (submitted, dispatched, started,\n"
+    "                          finished, failed, retried, cancelled; fields\n"
+    "                          in docs/PROTOCOL.md, section 8.1)\n"
+    "      --event-log-mb N    past N MiB the event log is renamed FILE.1\n"
+    "                          (replacing the last) and begun again\n"
+    "                          (default 100)\n"
     "      --insecure          bind an endpoint other hosts can reach without\n"
     "                          keys (refused otherwise): anyone who reaches\n"
     "                          it can run tasks\n"
@@ -88,6 +95,8 @@ cli_broker (int argc, char **argv)
         { "insecure", no_argument, NULL, 'I' },
         { "max-message-mb", required_argument, NULL, 'M' },
         { "max-objects-per-client", required_argument, NULL, 'O' },
+        { "event-log", required_argument, NULL, 'V' },
+        { "event-log-mb", required_argument, NULL, 'W' },
         { "endpoint-file", required_argument, NULL, 'E' },
         { "ready-fd", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
@@ -111,7 +120,9 @@ cli_broker (int argc, char **argv)
                                    NULL,
                                    false,
                                    ZMP_STORE_PEER_OBJECTS_MAX,
-                                   ZMP_BROKER_MAX_MESSAGE_MB };
+                                   ZMP_BROKER_MAX_MESSAGE_MB,
+                                   NULL,
+                                   ZMP_BROKER_EVENT_LOG_MB };
 
     int verbosity = 0;
     long number;
@@ -210,6 +221,19 @@ cli_broker (int argc, char **argv)
                         "broker", "--max-message-mb takes 1 to 2047, not '%s'",
                         optarg);
                 config.max_message_mb = number;
+                break;
+            case 'V':
+                if (!*optarg)
+                    return cli_usage_error ("broker",
+                                            "--event-log takes a file");
+                config.event_log = optarg;
+                break;
+            case 'W':
+                if (!cli_parse_long (optarg, 1, 1000000, &number))
+                    return cli_usage_error (
+                        "broker", "--event-log-mb takes 1 to 1000000, not '%s'",
+                        optarg);
+                config.event_log_mb = number;
                 break;
             case 'E':
                 config.endpoint_file = optarg;

@@ -290,7 +290,10 @@ typedef struct zmp_client zmp_client_t;
 //  Starts the client's I/O thread. With $ZMPOOL_CURVE_SECRET (this
 //  client's key pair, a NAME.key_secret from zmpool keygen) and
 //  $ZMPOOL_CURVE_SERVER (the broker's public key file) set, connects with
-//  CURVE, as zmp_client_connect_curve.
+//  CURVE, as zmp_client_connect_curve. Clients may be made on any thread;
+//  but czmq sets itself up on its first use in the process, and not
+//  safely from two threads at once: a program that also uses czmq itself
+//  on another thread calls zsys_init () first, before its threads start.
 zmp_client_t *zmp_client_connect (const char *endpoint, int timeout_ms,
                                   zmp_error_t *error);
 
@@ -351,6 +354,30 @@ zmp_value_t *zmp_client_status (zmp_client_t *self, int timeout_ms,
 
 typedef struct zmp_pool zmp_pool_t;
 typedef struct zmp_async zmp_async_t;
+
+//  What running a task cost, as the worker that ran it measured it
+typedef struct {
+    int64_t start_us;     //  When it began: µs since the Unix epoch, by the
+                          //  worker's clock
+    int64_t wall_us;      //  How long it ran
+    int64_t user_us;      //  CPU time in user mode: the task's, and that of
+                          //  processes it started and waited for
+    int64_t system_us;    //  CPU time in the kernel, likewise
+    int64_t max_rss_kib;  //  Peak resident memory of the process that ran
+                          //  it, up to the task's end: a pool process runs
+                          //  many tasks, and this is the peak of them all
+    int64_t pid;          //  That process
+    char host[ZMP_ERROR_HOST_MAX];  //  Its worker's host
+} zmp_usage_t;
+
+//  What the tasks of a pool cost, summed over those whose usage came back
+typedef struct {
+    uint64_t tasks;   //  Tasks measured (a chunk of a map is one task)
+    int64_t wall_us;  //  Sums
+    int64_t user_us;
+    int64_t system_us;
+    int64_t max_rss_kib;  //  The largest peak
+} zmp_pool_usage_t;
 typedef struct zmp_iter zmp_iter_t;
 typedef struct zmp_results zmp_results_t;
 
@@ -382,6 +409,10 @@ int zmp_pool_set_task_timeout (zmp_pool_t *self, int64_t timeout_ms,
 
 //  Accept no more tasks; those submitted go on.
 void zmp_pool_close (zmp_pool_t *self);
+
+//  What the pool's tasks have cost so far (results that came back from a
+//  run: not refused, cancelled or lost ones).
+void zmp_pool_usage (zmp_pool_t *self, zmp_pool_usage_t *usage);
 
 //  Wait until every task submitted to the pool has finished. The pool must
 //  be closed first (kind usage otherwise). Returns 0, or -1 with kind
@@ -457,6 +488,12 @@ const msgpack_object *zmp_iter_next (zmp_iter_t *self, int timeout_ms,
 //  Position in the input of the item zmp_iter_next last returned.
 size_t zmp_iter_index (const zmp_iter_t *self);
 
+//  What the task that computed the item zmp_iter_next last returned cost:
+//  with a chunksize above 1, the whole chunk's. Returns false, usage
+//  untouched, if it is not known (nothing returned yet, or the task did
+//  not run to its end).
+bool zmp_iter_usage (const zmp_iter_t *self, zmp_usage_t *usage);
+
 //  Free the iterator; tasks still in flight go on, their results are
 //  dropped.
 void zmp_iter_destroy (zmp_iter_t **self_p);
@@ -486,6 +523,10 @@ bool zmp_async_ready (zmp_async_t *self);
 
 //  True if ready and the task succeeded.
 bool zmp_async_successful (zmp_async_t *self);
+
+//  What the task cost, once ready. Returns false, usage untouched, if not
+//  ready, or it did not run to its end (refused, cancelled, lost, crashed).
+bool zmp_async_usage (zmp_async_t *self, zmp_usage_t *usage);
 
 //  The result, waiting up to timeout_ms; valid until the async is
 //  destroyed. NULL with the task's error, or with kind wait_timeout if it is
