@@ -15,6 +15,7 @@
 #include <czmq.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +462,70 @@ test_cli_status_json_shows_the_worker_and_its_slots (void **state)
     assert_int_equal (run.status, 0);
     assert_non_null (strstr (run.out, "1 workers, 2 slots"));
     assert_non_null (strstr (run.out, "NAME CORES SLOTS  BUSY"));
+    assert_non_null (strstr (run.out, "CPU%  MEM%  TASK-CPU"));
+    s_run_free (&run);
+}
+
+//  status --prometheus: the text format a scrape or a node exporter's
+//  textfile collector reads; every sample after its HELP and TYPE
+static void
+test_cli_status_prometheus_is_the_text_format (void **state)
+{
+    (void) state;
+    const char *args[] = { "status", "--connect", s_endpoint, "--prometheus",
+                           NULL };
+    run_t run = s_run (args, NULL);
+    assert_int_equal (run.status, 0);
+    regex_t sample;
+    assert_int_equal (regcomp (&sample,
+                               "^zmpool_([a-z_]+)(\\{[^}]*\\})? "
+                               "-?[0-9]+(\\.[0-9]+)?(e[-+]?[0-9]+)?$",
+                               REG_EXTENDED),
+                      0);
+    char typed[128] = "";
+    size_t samples = 0;
+    char *saveptr = NULL;
+    for (char *line = strtok_r (run.out, "\n", &saveptr); line;
+         line = strtok_r (NULL, "\n", &saveptr)) {
+        char name[128];
+        if (sscanf (line, "# TYPE zmpool_%127s", name) == 1) {
+            snprintf (typed, sizeof typed, "%s", name);
+            continue;
+        }
+        if (line[0] == '#')
+            continue;
+        regmatch_t match[2];
+        if (regexec (&sample, line, 2, match, 0))
+            fail_msg ("not a sample: %s", line);
+        //  Its metric's TYPE came just before its samples
+        line[match[1].rm_eo] = 0;
+        assert_string_equal (line + match[1].rm_so, typed);
+        samples++;
+    }
+    regfree (&sample);
+    s_run_free (&run);
+    assert_true (samples > 30);
+    run = s_run (args, NULL);
+    char worker_slots[128];
+    snprintf (worker_slots, sizeof worker_slots, ",pid=\"%d\"} 2\n",
+              (int) s_worker);
+    assert_non_null (strstr (run.out, "\nzmpool_up 1\n"));
+    assert_non_null (strstr (run.out, "\nzmpool_workers 1\n"));
+    assert_non_null (strstr (run.out, "\nzmpool_slots 2\n"));
+    assert_non_null (strstr (run.out, worker_slots));
+    assert_non_null (strstr (run.out, "\nzmpool_worker_host_memory_bytes{"));
+    s_run_free (&run);
+
+    //  No broker: up is 0, and the exit status says so
+    const char *down[] = { "status", "--connect", "tcp://127.0.0.1:1",
+                           "--prometheus", NULL };
+    run = s_run (down, NULL);
+    assert_int_equal (run.status, 1);
+    assert_non_null (strstr (run.out, "\nzmpool_up 0\n"));
+    s_run_free (&run);
+    const char *both[] = { "status", "--json", "--prometheus", NULL };
+    run = s_run (both, NULL);
+    assert_int_equal (run.status, 2);
     s_run_free (&run);
 }
 
@@ -1104,6 +1169,7 @@ main (void)
         cmocka_unit_test (test_cli_worker_joins_a_broker_that_comes_late),
         cmocka_unit_test (test_cli_status_json_shows_the_worker_and_its_slots),
         cmocka_unit_test (test_cli_status_without_a_broker_fails_at_once),
+        cmocka_unit_test (test_cli_status_prometheus_is_the_text_format),
         cmocka_unit_test (test_cli_broker_event_log_tells_each_task_s_life),
         cmocka_unit_test (
             test_cli_map_runs_on_a_local_cluster_and_leaves_nothing),

@@ -266,3 +266,26 @@ cli_cores (void)
 {
     return zmp_cores_usable ();
 }
+
+//  --------------------------------------------------------------------------
+//  A duration, short.
+
+const char *
+cli_format_seconds (double seconds, char *buffer, size_t size)
+{
+    if (seconds < 0)
+        seconds = 0;
+    long long whole = (long long) seconds;
+    if (seconds < 10)
+        snprintf (buffer, size, "%.2fs", seconds);
+    else if (seconds < 60)
+        snprintf (buffer, size, "%.1fs", seconds);
+    else if (whole < 3600)
+        snprintf (buffer, size, "%lldm%02llds", whole / 60, whole % 60);
+    else if (whole < 86400)
+        snprintf (buffer, size, "%lldh%02lldm", whole / 3600, whole / 60 % 60);
+    else
+        snprintf (buffer, size, "%lldd%02lldh", whole / 86400,
+                  whole / 3600 % 24);
+    return buffer;
+}

@@ -66,6 +66,10 @@ bool cli_endpoint_listening (const char *endpoint);
 //  capped by its cgroup CPU quota.
 int cli_cores (void);
 
+//  seconds, short, into buffer: "0.42s", "12.3s", "4m05s", "3h12m", "9d04h".
+//  Returns buffer.
+const char *cli_format_seconds (double seconds, char *buffer, size_t size);
+
 typedef struct local_cluster local_cluster_t;
 
 //  Connect a command to its cluster, as the design card fixes it: to

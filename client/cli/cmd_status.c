@@ -17,6 +17,9 @@ static const char *s_usage =
     "                          " ZMP_DEFAULT_ENDPOINT ")\n"
     "      --json              print one JSON object (fields in\n"
     "                          docs/PROTOCOL.md) instead of a table\n"
+    "      --prometheus        print the counters and gauges in the\n"
+    "                          Prometheus text format (for a node\n"
+    "                          exporter's textfile collector or a scrape)\n"
     "  -t, --timeout S         seconds to wait for the broker (default 5)\n"
     "  -w, --workers N         wait, up to the timeout, until the broker is up\n"
     "                          and at least N workers have joined it; exit 1\n"
@@ -96,15 +99,32 @@ s_print_table (const msgpack_object *status)
             host_width = s_max_width (host_width, host);
             name_width = s_max_width (name_width, name);
         }
-        printf ("\n%-*s %8s %-*s %5s %5s %5s %5s %10s %7s %7s\n", host_width,
-                "HOST", "PID", name_width, "NAME", "CORES", "SLOTS", "BUSY",
-                "PROCS", "DONE", "FAILED", "SEEN");
+        printf ("\n%-*s %8s %-*s %5s %5s %5s %5s %10s %7s %7s %5s %5s %9s\n",
+                host_width, "HOST", "PID", name_width, "NAME", "CORES", "SLOTS",
+                "BUSY", "PROCS", "DONE", "FAILED", "SEEN", "CPU%", "MEM%",
+                "TASK-CPU");
         for (uint32_t index = 0; index < worker_count; index++) {
             const msgpack_object *worker = &workers->via.array.ptr[index];
             s_str (worker, "host", host, sizeof host);
             s_str (worker, "name", name, sizeof name);
+            char cpu[16] = "-", memory[16] = "-", task_cpu[16];
+            uint64_t total = s_uint (worker, "mem_total_kib");
+            if (total) {
+                snprintf (cpu, sizeof cpu, "%.0f",
+                          s_uint (worker, "cpu_permille") / 10.0);
+                snprintf (
+                    memory, sizeof memory, "%.0f",
+                    100.0
+                        * (double) (total
+                                    - s_uint (worker, "mem_available_kib"))
+                        / (double) total);
+            }
+            cli_format_seconds ((double) (s_uint (worker, "task_user_us")
+                                          + s_uint (worker, "task_system_us"))
+                                    / 1e6,
+                                task_cpu, sizeof task_cpu);
             printf ("%-*.*s %8lld %-*.*s %5llu %5llu %5llu %5llu %10llu "
-                    "%7llu %6.1fs\n",
+                    "%7llu %6.1fs %5s %5s %9s\n",
                     host_width, host_width, host,
                     (long long) s_int (worker, "pid"), name_width, name_width,
                     name, (unsigned long long) s_uint (worker, "cores"),
@@ -113,7 +133,8 @@ s_print_table (const msgpack_object *status)
                     (unsigned long long) s_uint (worker, "processes"),
                     (unsigned long long) s_uint (worker, "done"),
                     (unsigned long long) s_uint (worker, "failed"),
-                    s_int (worker, "heartbeat_age_ms") / 1000.0);
+                    s_int (worker, "heartbeat_age_ms") / 1000.0, cpu, memory,
+                    task_cpu);
         }
     }
     const msgpack_object *counters = zmp_map_get (status, "counters");
@@ -131,6 +152,161 @@ s_print_table (const msgpack_object *status)
                 (unsigned long long) s_uint (objects, "bytes"),
                 (unsigned long long) s_uint (objects, "waiting"),
                 (unsigned long long) s_uint (objects, "pending_processes"));
+}
+
+//  --------------------------------------------------------------------------
+//  The Prometheus text format (version 0.0.4)
+
+//  A metric's HELP and TYPE lines
+static void
+s_prom_head (const char *name, const char *type, const char *help)
+{
+    printf ("# HELP zmpool_%s %s\n# TYPE zmpool_%s %s\n", name, help, name,
+            type);
+}
+
+//  A sample's value: whole numbers whole, others to 9 digits
+static void
+s_prom_value (double value)
+{
+    if (value == (double) (int64_t) value && value < 9e15)
+        printf (" %lld\n", (long long) value);
+    else
+        printf (" %.9g\n", value);
+}
+
+//  One sample without labels
+static void
+s_prom (const char *name, const char *type, const char *help, double value)
+{
+    s_prom_head (name, type, help);
+    printf ("zmpool_%s", name);
+    s_prom_value (value);
+}
+
+//  text as a label value: backslash, double quote and newline escaped
+static void
+s_prom_label (const char *text)
+{
+    for (; *text; text++) {
+        if (*text == '\\' || *text == '"')
+            printf ("\\%c", *text);
+        else if (*text == '\n')
+            printf ("\\n");
+        else
+            putchar (*text);
+    }
+}
+
+//  One sample per peer of peers (workers or clients) that has key, named
+//  name, scaled by scale, labelled with the peer's id, host and pid
+static void
+s_prom_peers (const msgpack_object *peers, const char *prefix, const char *name,
+              const char *type, const char *help, const char *key, double scale)
+{
+    char full[128];
+    snprintf (full, sizeof full, "%s_%s", prefix, name);
+    s_prom_head (full, type, help);
+    for (uint32_t index = 0; peers && index < peers->via.array.size; index++) {
+        const msgpack_object *peer = &peers->via.array.ptr[index];
+        uint64_t value;
+        if (zmp_uint_get (zmp_map_get (peer, key), UINT64_MAX, &value))
+            continue;
+        char host[256];
+        s_str (peer, "host", host, sizeof host);
+        printf ("zmpool_%s{id=\"%llu\",host=\"", full,
+                (unsigned long long) s_uint (peer, "id"));
+        s_prom_label (host);
+        printf ("\",pid=\"%lld\"}", (long long) s_int (peer, "pid"));
+        s_prom_value ((double) value * scale);
+    }
+}
+
+static void
+s_print_prometheus (const msgpack_object *status)
+{
+    const msgpack_object *broker = zmp_map_get (status, "broker");
+    s_prom ("up", "gauge", "1: the broker answered", 1);
+    s_prom ("broker_uptime_seconds", "gauge",
+            "Seconds since the broker started",
+            (double) s_int (broker, "uptime_ms") / 1000);
+    const msgpack_object *workers = zmp_map_get (status, "workers");
+    const msgpack_object *clients = zmp_map_get (status, "clients");
+    if (workers && workers->type != MSGPACK_OBJECT_ARRAY)
+        workers = NULL;
+    if (clients && clients->type != MSGPACK_OBJECT_ARRAY)
+        clients = NULL;
+    s_prom ("workers", "gauge", "Workers registered",
+            workers ? workers->via.array.size : 0);
+    s_prom ("clients", "gauge", "Clients registered",
+            clients ? clients->via.array.size : 0);
+    s_prom ("slots", "gauge", "Task slots of all workers",
+            (double) s_uint (status, "slots"));
+    s_prom ("busy_slots", "gauge", "Slots running a task",
+            (double) s_uint (status, "busy"));
+    s_prom ("queued_tasks", "gauge", "Tasks waiting in pool queues",
+            (double) s_uint (status, "queued"));
+    s_prom ("running_tasks", "gauge", "Tasks dispatched and not yet done",
+            (double) s_uint (status, "running"));
+    const msgpack_object *counters = zmp_map_get (status, "counters");
+    static const char *const counter_help[][2] = {
+        { "submitted", "Tasks accepted into a queue" },
+        { "dispatched", "Tasks sent to a worker (retries again)" },
+        { "completed", "Tasks that ended, successes and failures" },
+        { "failed", "Tasks that ended with an error" },
+        { "stale", "Results that matched no task" },
+        { "rejected", "Messages and tasks refused" },
+        { "lost", "Tasks failed because their worker was lost" },
+        { "retried", "Tasks queued again after a lost worker or a crash" },
+    };
+    for (size_t index = 0; index < sizeof counter_help / sizeof counter_help[0];
+         index++) {
+        char name[64];
+        snprintf (name, sizeof name, "tasks_%s_total", counter_help[index][0]);
+        s_prom (name, "counter", counter_help[index][1],
+                (double) s_uint (counters, counter_help[index][0]));
+    }
+    const msgpack_object *objects = zmp_map_get (status, "objects");
+    s_prom ("objects", "gauge", "Shared objects alive",
+            (double) s_uint (objects, "count"));
+    s_prom ("object_bytes", "gauge", "Bytes the shared objects hold",
+            (double) s_uint (objects, "bytes"));
+    s_prom ("waiting_calls", "gauge", "Object calls blocked, waiting",
+            (double) s_uint (objects, "waiting"));
+
+    s_prom_peers (workers, "worker", "slots", "gauge", "Its task slots",
+                  "slots", 1);
+    s_prom_peers (workers, "worker", "busy_slots", "gauge",
+                  "Its slots running a task", "busy", 1);
+    s_prom_peers (workers, "worker", "tasks_done_total", "counter",
+                  "Results it returned", "done", 1);
+    s_prom_peers (workers, "worker", "tasks_failed_total", "counter",
+                  "Of those, failures", "failed", 1);
+    s_prom_peers (workers, "worker", "heartbeat_age_seconds", "gauge",
+                  "Since its last message", "heartbeat_age_ms", 1e-3);
+    s_prom_peers (workers, "worker", "task_user_seconds_total", "counter",
+                  "CPU its tasks used in user mode", "task_user_us", 1e-6);
+    s_prom_peers (workers, "worker", "task_system_seconds_total", "counter",
+                  "CPU its tasks used in the kernel", "task_system_us", 1e-6);
+    s_prom_peers (workers, "worker", "task_max_rss_bytes", "gauge",
+                  "The largest peak memory of its task processes",
+                  "task_max_rss_kib", 1024);
+    s_prom_peers (workers, "worker", "host_cpu_busy_ratio", "gauge",
+                  "Share of its host's cores busy", "cpu_permille", 1e-3);
+    s_prom_peers (workers, "worker", "host_memory_bytes", "gauge",
+                  "Its host's memory", "mem_total_kib", 1024);
+    s_prom_peers (workers, "worker", "host_memory_available_bytes", "gauge",
+                  "Of that, available", "mem_available_kib", 1024);
+    s_prom_peers (clients, "client", "queued_tasks", "gauge",
+                  "Its tasks waiting", "queued", 1);
+    s_prom_peers (clients, "client", "running_tasks", "gauge",
+                  "Its tasks dispatched", "running", 1);
+    s_prom_peers (clients, "client", "tasks_submitted_total", "counter",
+                  "Its tasks accepted", "submitted", 1);
+    s_prom_peers (clients, "client", "tasks_completed_total", "counter",
+                  "Its tasks that ended", "completed", 1);
+    s_prom_peers (clients, "client", "task_cpu_seconds_total", "counter",
+                  "CPU its tasks used", "cpu_us", 1e-6);
 }
 
 //  The status, or NULL after saying why
@@ -203,13 +379,14 @@ cli_status (int argc, char **argv)
     static const struct option options[] = {
         { "connect", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'J' },
+        { "prometheus", no_argument, NULL, 'P' },
         { "timeout", required_argument, NULL, 't' },
         { "workers", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     const char *endpoint = cli_default_endpoint ();
-    bool json = false;
+    bool json = false, prometheus = false;
     int timeout_ms = 5000;
     long workers = 0;
     int option;
@@ -222,6 +399,9 @@ cli_status (int argc, char **argv)
                 break;
             case 'J':
                 json = true;
+                break;
+            case 'P':
+                prometheus = true;
                 break;
             case 't':
                 if (!cli_parse_seconds (optarg, 3600, &timeout_ms))
@@ -244,17 +424,25 @@ cli_status (int argc, char **argv)
     if (optind < argc)
         return cli_usage_error ("status", "unexpected argument '%s'",
                                 argv[optind]);
+    if (json && prometheus)
+        return cli_usage_error ("status",
+                                "--json and --prometheus: one format only");
     cli_log_init ("zmpool", -2);
     zmp_value_t *status =
         workers ? s_wait_for_workers (endpoint, (size_t) workers, timeout_ms)
                 : s_status_once (endpoint, timeout_ms);
-    if (!status)
+    if (!status) {
+        if (prometheus)  //  A scrape sees the broker down, not nothing
+            s_prom ("up", "gauge", "1: the broker answered", 0);
         return ZMP_EXIT_FAILED;
+    }
     if (json) {
         char *text = zmp_json_text (zmp_value_get (status));
         printf ("%s\n", text);
         free (text);
-    } else
+    } else if (prometheus)
+        s_print_prometheus (zmp_value_get (status));
+    else
         s_print_table (zmp_value_get (status));
     zmp_value_destroy (&status);
     return ZMP_EXIT_OK;
