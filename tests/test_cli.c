@@ -259,6 +259,119 @@ test_cli_map_failures_exit_1_and_the_pool_still_serves (void **state)
     s_run_free (&run);
 }
 
+//  The lines of a file, split at tabs: fields[line][column], NULL-ended
+static char ***
+s_read_tsv (const char *path, size_t *count)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    assert_true (getdelim (&text, &size, 0, file) > 0);
+    fclose (file);
+    char ***lines = (char ***) calloc (1000, sizeof (char **));
+    *count = 0;
+    char *saveptr = NULL;
+    for (char *line = strtok_r (text, "\n", &saveptr); line && *count < 999;
+         line = strtok_r (NULL, "\n", &saveptr)) {
+        char **fields = (char **) calloc (16, sizeof (char *));
+        char *cursor = line;
+        for (int column = 0; column < 15 && cursor; column++) {
+            char *tab = strchr (cursor, '\t');
+            if (tab)
+                *tab = 0;
+            fields[column] = strdup (cursor);
+            cursor = tab ? tab + 1 : NULL;
+        }
+        lines[(*count)++] = fields;
+    }
+    free (text);
+    return lines;
+}
+
+static void
+s_free_tsv (char ***lines, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        for (int column = 0; lines[index][column]; column++)
+            free (lines[index][column]);
+        free (lines[index]);
+    }
+    free (lines);
+}
+
+//  map --joblog: a line per ARG done (GNU parallel's columns, and CPU and
+//  memory); --resume runs only what it does not show done
+static void
+test_cli_map_joblog_and_resume (void **state)
+{
+    (void) state;
+    char path[] = "/tmp/zmpool-joblog-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+    const char *first[] = { "map", "--connect", s_endpoint, "--chunksize",
+                            "1",   "--joblog",  path,       "square",
+                            "-",   NULL };
+    run_t run = s_run (first, "1\n2\n3\n4\n5\n\"x\"\n7\n8\n");
+    assert_int_equal (run.status, 1);  //  ARG 6 cannot be squared
+    assert_string_equal (run.out, "1\n4\n9\n16\n25\n");
+    s_run_free (&run);
+    size_t count;
+    char ***lines = s_read_tsv (path, &count);
+    assert_int_equal (count, 7);  //  The header, 5 done, 1 failed
+    assert_string_equal (lines[0][0], "Seq");
+    assert_string_equal (lines[0][9], "Arg");
+    char host[256];
+    gethostname (host, sizeof host);
+    for (size_t index = 1; index <= 6; index++) {
+        char number[16];
+        snprintf (number, sizeof number, "%zu", index);
+        assert_string_equal (lines[index][0], number);
+        assert_string_equal (lines[index][1], host);
+        assert_true (atof (lines[index][2]) > 1.7e9);  //  Starttime
+        assert_true (atof (lines[index][3]) >= 0);     //  JobRuntime
+        assert_true (atoll (lines[index][6]) > 0);     //  MaxRSSKiB
+        assert_string_equal (lines[index][7], index < 6 ? "0" : "1");
+        assert_string_equal (lines[index][8],
+                             index < 6 ? "-" : "bad_arguments");
+    }
+    assert_string_equal (lines[6][9], "\"x\"");
+    s_free_tsv (lines, count);
+
+    //  Resumed with ARG 6 mended: only 6 to 8 run and print
+    const char *resume[] = { "map",    "--connect", s_endpoint, "--chunksize",
+                             "1",      "--joblog",  path,       "--resume",
+                             "square", "-",         NULL };
+    const char *mended = "1\n2\n3\n4\n5\n6\n7\n8\n";
+    run = s_run (resume, mended);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "36\n49\n64\n");
+    assert_non_null (strstr (run.err, "5 ARGs done already"));
+    s_run_free (&run);
+    lines = s_read_tsv (path, &count);
+    assert_int_equal (count, 10);
+    assert_string_equal (lines[9][0], "8");
+    assert_string_equal (lines[9][7], "0");
+    s_free_tsv (lines, count);
+    //  All done: nothing runs
+    run = s_run (resume, mended);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "");
+    s_run_free (&run);
+    //  Another input under the same joblog is refused, not mixed up
+    run = s_run (resume, "1\n2\n30\n");
+    assert_int_equal (run.status, 2);
+    assert_non_null (strstr (run.err, "ARG 3 was '3'"));
+    s_run_free (&run);
+    const char *alone[] = { "map", "--resume", "square", "1", NULL };
+    run = s_run (alone, NULL);
+    assert_int_equal (run.status, 2);
+    assert_non_null (strstr (run.err, "--resume needs --joblog"));
+    s_run_free (&run);
+    unlink (path);
+}
+
 static void
 test_cli_map_usage_errors_exit_2 (void **state)
 {
@@ -1169,6 +1282,7 @@ main (void)
         cmocka_unit_test (test_cli_worker_joins_a_broker_that_comes_late),
         cmocka_unit_test (test_cli_status_json_shows_the_worker_and_its_slots),
         cmocka_unit_test (test_cli_status_without_a_broker_fails_at_once),
+        cmocka_unit_test (test_cli_map_joblog_and_resume),
         cmocka_unit_test (test_cli_status_prometheus_is_the_text_format),
         cmocka_unit_test (test_cli_broker_event_log_tells_each_task_s_life),
         cmocka_unit_test (

@@ -15,7 +15,9 @@
 #include "zmp_value.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -47,9 +49,19 @@ static const char *s_usage =
     "      --task-timeout S    stop any task that runs longer than S seconds\n"
     "                          (SIGTERM, then SIGKILL); it fails with kind\n"
     "                          timeout (default: no limit)\n"
+    "      --joblog FILE       write a line to FILE for each ARG done: its\n"
+    "                          number, host, start, run time, CPU, memory,\n"
+    "                          exit value, error and ARG (tab-separated,\n"
+    "                          after a header line, as GNU parallel's)\n"
+    "      --resume            with --joblog: skip the ARGs FILE says were\n"
+    "                          done (exit value 0), run the others, and add\n"
+    "                          their lines to FILE; only their results print\n"
     "  -q, --quiet             no notices on stderr\n"
     "  -v, --verbose           log more\n"
     "  -h, --help              show this help\n"
+    "\n"
+    "With a --chunksize above 1, an ARG's line in the joblog has the figures\n"
+    "of its whole chunk.\n"
     "\n"
     "Exit status: 0 all tasks succeeded, 1 a task failed or the broker\n"
     "could not be reached, 2 bad usage.\n"
@@ -57,7 +69,12 @@ static const char *s_usage =
     "Examples:\n"
     "  zmpool map square 1 2 3\n"
     "  zmpool map --connect tcp://127.0.0.1:5555 armstrong '[20000000, 25000000]'\n"
-    "  seq 1000 | zmpool map square -\n";
+    "  seq 1000 | zmpool map square -\n"
+    "  seq 1000 | zmpool map --joblog squares.log --resume square -\n";
+
+#define JOBLOG_HEADER                                                          \
+    "Seq\tHost\tStarttime\tJobRuntime\tUserCPU\tSystemCPU\tMaxRSSKiB\t"        \
+    "Exitval\tError\tArg\n"
 
 //  The ARGs, as msgpack argument arrays in one zone
 typedef struct {
@@ -67,6 +84,8 @@ typedef struct {
     bool owns_texts;
     size_t count;
     size_t limit;
+    size_t *numbers;  //  Owned: each item's ARG number, 1 up (after
+                      //  --resume left some out), or NULL: index + 1
 } map_args_t;
 
 static void
@@ -78,6 +97,14 @@ s_args_destroy (map_args_t *args)
             free (args->texts[index]);
     free (args->texts);
     free (args->items);
+    free (args->numbers);
+}
+
+//  The ARG number of item index
+static size_t
+s_args_number (const map_args_t *args, size_t index)
+{
+    return args->numbers ? args->numbers[index] : index + 1;
 }
 
 //  Add one ARG. Returns 0, or -1 with the reason.
@@ -160,15 +187,118 @@ s_print_error (const map_args_t *args, size_t index, const zmp_error_t *error)
     char arg[64];
     zmp_log_clean (args->texts[index], strlen (args->texts[index]), arg,
                    sizeof arg);
-    fprintf (stderr, "zmpool map: task %zu (ARG %s): %s\n", index + 1, arg,
-             text);
+    fprintf (stderr, "zmpool map: task %zu (ARG %s): %s\n",
+             s_args_number (args, index), arg, text);
+}
+
+//  --------------------------------------------------------------------------
+//  The joblog
+
+//  --resume: leave out the ARGs joblog says were done; each must be the
+//  same ARG at the same number as then (a failed one runs again, and may
+//  have changed). Returns 0, or -1 with the reason.
+static int
+s_joblog_resume (const char *path, map_args_t *args, size_t *skipped,
+                 zmp_error_t *error)
+{
+    *skipped = 0;
+    FILE *file = fopen (path, "r");
+    if (!file && errno == ENOENT)
+        return 0;  //  Nothing done yet
+    if (!file) {
+        zmp_error_set (error, ZMP_ERR_USAGE, "cannot read %s: %s", path,
+                       strerror (errno));
+        return -1;
+    }
+    bool *done = (bool *) calloc (args->count + 1, sizeof (bool));
+    char *line = NULL;
+    size_t size = 0, number = 0;
+    ssize_t length;
+    int rc = 0;
+    while (rc == 0 && (length = getline (&line, &size, file)) > 0) {
+        number++;
+        if (line[length - 1] == '\n')
+            line[--length] = 0;
+        if (number == 1 && strncmp (line, "Seq\t", 4) == 0)
+            continue;  //  The header
+        //  Seq, then 6 figures, Exitval, Error, Arg
+        char *fields[10];
+        char *cursor = line;
+        int count = 0;
+        for (; count < 10 && cursor; count++) {
+            fields[count] = cursor;
+            cursor = count < 9 ? strchr (cursor, '\t') : NULL;
+            if (cursor)
+                *cursor++ = 0;
+        }
+        long seq;
+        if (count < 10 || !cli_parse_long (fields[0], 1, LONG_MAX, &seq)) {
+            zmp_error_set (error, ZMP_ERR_USAGE,
+                           "%s, line %zu: not a joblog line", path, number);
+            rc = -1;
+        } else if (!streq (fields[7], "0"))
+            ;  //  Failed: it runs again, perhaps with its ARG mended
+        else if ((size_t) seq > args->count
+                 || strcmp (fields[9], args->texts[seq - 1])) {
+            zmp_error_set (error, ZMP_ERR_USAGE,
+                           "%s, line %zu: ARG %ld was '%.40s', not what it is "
+                           "now: a joblog resumes the same ARGs only",
+                           path, number, seq, fields[9]);
+            rc = -1;
+        } else
+            done[seq] = true;
+    }
+    free (line);
+    fclose (file);
+    if (rc == 0) {
+        //  Keep the others, in order, with their numbers
+        args->numbers = (size_t *) malloc ((args->count + 1) * sizeof (size_t));
+        size_t kept = 0;
+        for (size_t index = 0; index < args->count; index++) {
+            if (done[index + 1]) {
+                if (args->owns_texts)
+                    free (args->texts[index]);
+                (*skipped)++;
+                continue;
+            }
+            args->items[kept] = args->items[index];
+            args->texts[kept] = args->texts[index];
+            args->numbers[kept++] = index + 1;
+        }
+        args->count = kept;
+    }
+    free (done);
+    return rc;
+}
+
+//  A joblog line for ARG index, computed by the task usage says (NULL:
+//  not known); error NULL when it succeeded
+static void
+s_joblog_write (FILE *joblog, const map_args_t *args, size_t index,
+                const zmp_usage_t *usage, const zmp_error_t *error)
+{
+    if (!joblog)
+        return;
+    fprintf (joblog, "%zu\t%s\t", s_args_number (args, index),
+             usage ? usage->host : "-");
+    if (usage)
+        fprintf (joblog, "%.3f\t%.3f\t%.3f\t%.3f\t%lld\t",
+                 (double) usage->start_us / 1e6, (double) usage->wall_us / 1e6,
+                 (double) usage->user_us / 1e6, (double) usage->system_us / 1e6,
+                 (long long) usage->max_rss_kib);
+    else
+        fputs ("-\t-\t-\t-\t-\t", joblog);
+    fprintf (joblog, "%d\t%s\t%s\n", error ? 1 : 0,
+             error ? zmp_error_kind_name (error->kind) : "-",
+             args->texts[index]);
+    fflush (joblog);  //  A map killed later leaves a true record
 }
 
 //  Run the map on client; prints results. Returns the exit status.
 static int
 s_run (zmp_client_t *client, const char *function, map_args_t *args,
        int processes, size_t chunksize, int timeout_ms, int task_timeout_ms,
-       bool quiet)
+       FILE *joblog, bool quiet)
 {
     zmp_error_t error;
     zmp_pool_t *pool = zmp_pool_new (client, processes, &error);
@@ -206,13 +336,22 @@ s_run (zmp_client_t *client, const char *function, map_args_t *args,
     uint64_t done = 0;
     while (rc == ZMP_EXIT_OK && !zmp_iter_done (iter)) {
         const msgpack_object *value = zmp_iter_next (iter, MAP_POLL_MS, &error);
+        zmp_usage_t usage;
         if (value) {
             char *text = zmp_json_text (value);
             puts (text);
             free (text);
             progress_update (progress, ++done);
+            s_joblog_write (joblog, args, zmp_iter_index (iter),
+                            zmp_iter_usage (iter, &usage) ? &usage : NULL,
+                            NULL);
         } else if (error.kind != ZMP_ERR_WAIT_TIMEOUT) {
             progress_destroy (&progress);  //  The error line replaces it
+            if (error.kind != ZMP_ERR_UNREACHABLE
+                && error.kind != ZMP_ERR_USAGE)
+                s_joblog_write (joblog, args, zmp_iter_index (iter),
+                                zmp_iter_usage (iter, &usage) ? &usage : NULL,
+                                &error);
             if (error.kind == ZMP_ERR_UNREACHABLE
                 || error.kind == ZMP_ERR_USAGE)
                 rc = cli_fail ("map", "%s", error.message);
@@ -247,6 +386,8 @@ cli_map (int argc, char **argv)
         { "module", required_argument, NULL, 'm' },
         { "timeout", required_argument, NULL, 't' },
         { "task-timeout", required_argument, NULL, 'T' },
+        { "joblog", required_argument, NULL, 'J' },
+        { "resume", no_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -255,6 +396,8 @@ cli_map (int argc, char **argv)
     const char *endpoint = NULL;
     long processes = 0, chunksize = 0;
     int timeout_ms = 0, task_timeout_ms = 0;
+    const char *joblog_path = NULL;
+    bool resume = false;
     int verbosity = 0;
     const char **modules =
         (const char **) calloc ((size_t) argc + 1, sizeof (char *));
@@ -299,6 +442,14 @@ cli_map (int argc, char **argv)
                         "not '%s'",
                         optarg);
                 break;
+            case 'J':
+                if (!*optarg)
+                    rc = cli_usage_error ("map", "--joblog takes a file");
+                joblog_path = optarg;
+                break;
+            case 'R':
+                resume = true;
+                break;
             case 'q':
                 verbosity = -1;
                 break;
@@ -313,6 +464,8 @@ cli_map (int argc, char **argv)
                 rc = cli_option_error ("map", option, argv);
         }
     }
+    if (rc < 0 && resume && !joblog_path)
+        rc = cli_usage_error ("map", "--resume needs --joblog FILE");
     if (rc < 0)
         rc = cli_check_function ("map", optind < argc, endpoint, module_count);
     if (rc >= 0) {
@@ -335,7 +488,30 @@ cli_map (int argc, char **argv)
                                       error.message);
     if (rc < 0 && args.count == 0)
         rc = cli_usage_error ("map", "no ARG given");
+    size_t skipped = 0;
+    if (rc < 0 && resume
+        && s_joblog_resume (joblog_path, &args, &skipped, &error))
+        rc = cli_usage_error ("map", "%s", error.message);
+    FILE *joblog = NULL;
+    if (rc < 0 && joblog_path) {
+        joblog = fopen (joblog_path, resume ? "a" : "w");
+        if (!joblog)
+            rc = cli_usage_error ("map", "cannot write --joblog %s: %s",
+                                  joblog_path, strerror (errno));
+        else if (ftell (joblog) == 0)
+            fputs (JOBLOG_HEADER, joblog);
+    }
+    if (rc < 0 && resume && verbosity >= 0)
+        fprintf (stderr, "zmpool map: %zu ARGs done already (%s); %zu to run\n",
+                 skipped, joblog_path, args.count);
+    if (rc < 0 && args.count == 0) {
+        rc = ZMP_EXIT_OK;  //  All done before
+        fclose (joblog);
+        joblog = NULL;
+    }
     if (rc >= 0) {
+        if (joblog)
+            fclose (joblog);
         s_args_destroy (&args);
         free (modules);
         return rc;
@@ -347,11 +523,14 @@ cli_map (int argc, char **argv)
     free (modules);
     if (client)
         rc = s_run (client, function, &args, local ? 0 : (int) processes,
-                    (size_t) chunksize, timeout_ms, task_timeout_ms,
+                    (size_t) chunksize, timeout_ms, task_timeout_ms, joblog,
                     verbosity < 0);
     else
         rc = ZMP_EXIT_FAILED;
     cli_cluster_close (&client, &local);
+    if (joblog && fclose (joblog) && rc == ZMP_EXIT_OK)
+        rc = cli_fail ("map", "cannot write --joblog %s: %s", joblog_path,
+                       strerror (errno));
     s_args_destroy (&args);
     return rc;
 }
