@@ -933,6 +933,15 @@ test_cli_bench_tasks_reports_every_figure (void **state)
                  > 0);
     assert_true (
         json_number_value (json_object_get (floor, "messages_per_second")) > 0);
+    //  What the tasks used: the warm-up's 20000, the 500, the chunks and
+    //  the 50 round trips, each measured where it ran
+    json_t *usage = json_object_get (report, "task_usage");
+    assert_true (json_integer_value (json_object_get (usage, "tasks"))
+                 >= 20000 + 500 + 50);
+    assert_true (json_integer_value (json_object_get (usage, "max_rss_kib"))
+                 > 0);
+    assert_true (json_number_value (json_object_get (usage, "wall_us_mean"))
+                 > 0);
     json_decref (report);
     s_run_free (&run);
 }

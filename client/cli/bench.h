@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <zmpool.h>
 
 typedef struct {
     char host[256];
@@ -39,6 +40,12 @@ double bench_percentile (const double *sorted, size_t count, double p);
 
 //  value rounded to digits decimals, for JSON that reads well.
 double bench_round (double value, int digits);
+
+//  What a pool's tasks used, as measured where they ran: a JSON object
+//  {"tasks", "wall_us_mean", "cpu_us_mean", "max_rss_kib"}, or a line of
+//  the text report
+json_t *bench_usage_json (const zmp_pool_usage_t *usage);
+void bench_usage_print (const zmp_pool_usage_t *usage);
 
 int cli_bench_armstrong (int argc, char **argv);
 int cli_bench_tasks (int argc, char **argv);

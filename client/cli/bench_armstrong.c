@@ -75,6 +75,7 @@ typedef struct {
     int reference_mode;
     found_t scratch;           //  Each run's findings
     atomic_size_t next_piece;  //  Threads mode: the next piece to take
+    zmp_pool_usage_t usage;    //  What the cluster's tasks used
 } bench_t;
 
 static const char *s_usage =
@@ -460,6 +461,9 @@ s_report (bench_t *self, const bench_machine_t *machine, bool json,
         if (self->versus_count)
             json_object_set_new (object, "cluster_vs_threads",
                                  json_real (bench_round (versus, 3)));
+        if (self->usage.tasks)
+            json_object_set_new (object, "task_usage",
+                                 bench_usage_json (&self->usage));
         char *text = zmp_json_dump (object);
         printf ("%s\n", text);
         free (text);
@@ -475,6 +479,8 @@ s_report (bench_t *self, const bench_machine_t *machine, bool json,
             self->range_count, self->piece_count, self->runs);
     if (self->modes[MODE_CLUSTER])
         printf ("cluster   %s\n", cluster);
+    if (self->usage.tasks)
+        bench_usage_print (&self->usage);
     printf ("found    ");
     size_t index;
     json_t *number;
@@ -674,6 +680,8 @@ cli_bench_armstrong (int argc, char **argv)
             if (rc == 0 && threads > 0)
                 self.versus_threads[self.versus_count++] = threads / tasks;
         }
+        if (pool)
+            zmp_pool_usage (pool, &self.usage);
         zmp_pool_destroy (&pool);
         cli_cluster_close (&client, &local);
     }

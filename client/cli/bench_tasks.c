@@ -38,6 +38,7 @@ typedef struct {
     double *broker_rtt;       //  microseconds, p50: a status request
     double *floor_rtt;        //  microseconds, p50
     double *floor_rate;       //  messages/s
+    zmp_pool_usage_t usage;   //  What the tasks used, as measured
 } tasks_bench_t;
 
 static const char *s_usage =
@@ -240,6 +241,8 @@ s_report (tasks_bench_t *self, const bench_machine_t *machine, bool json,
             (json_int_t) self->samples, "machine", bench_machine_json (machine),
             "cluster", cluster, "floor_endpoint", floor_endpoint,
             "broker_round_trip_us", bench_round (broker_rtt, 1));
+        json_object_set_new (object, "task_usage",
+                             bench_usage_json (&self->usage));
         char *text = zmp_json_dump (object);
         printf ("%s\n", text);
         free (text);
@@ -252,8 +255,10 @@ s_report (tasks_bench_t *self, const bench_machine_t *machine, bool json,
     printf ("versions  %s\n", machine->versions);
     printf ("cluster   %s\n", cluster);
     printf ("floor     ROUTER echo at %s, one hop\n", floor_endpoint);
-    printf ("runs      %d, medians; %ld + %ld tasks, %ld round trips each\n\n",
+    printf ("runs      %d, medians; %ld + %ld tasks, %ld round trips each\n",
             self->runs, self->tasks, self->chunked_tasks, self->samples);
+    bench_usage_print (&self->usage);
+    printf ("\n");
     printf ("%-34s %12s %12s %8s\n", "", "zmpool", "floor", "ratio");
     printf ("%-34s %12.0f %12.0f %8.3f\n", "throughput, chunksize 1 (tasks/s)",
             chunk1, floor_rate, chunk1 / floor_rate);
@@ -436,6 +441,8 @@ cli_bench_tasks (int argc, char **argv)
         }
     }
     progress_destroy (&progress);
+    if (rc == 0)
+        zmp_pool_usage (pool, &self.usage);
     if (rc == 0)
         s_report (&self, &machine, json, cluster, line);
     else

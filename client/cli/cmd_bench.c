@@ -175,3 +175,35 @@ bench_round (double value, int digits)
     double scale = pow (10, digits);
     return round (value * scale) / scale;
 }
+
+//  --------------------------------------------------------------------------
+//  What a pool's tasks used.
+
+static double
+s_mean (int64_t sum, uint64_t count)
+{
+    return count ? (double) sum / (double) count : 0;
+}
+
+json_t *
+bench_usage_json (const zmp_pool_usage_t *usage)
+{
+    return json_pack (
+        "{s:I, s:f, s:f, s:I}", "tasks", (json_int_t) usage->tasks,
+        "wall_us_mean", bench_round (s_mean (usage->wall_us, usage->tasks), 1),
+        "cpu_us_mean",
+        bench_round (s_mean (usage->user_us + usage->system_us, usage->tasks),
+                     1),
+        "max_rss_kib", (json_int_t) usage->max_rss_kib);
+}
+
+void
+bench_usage_print (const zmp_pool_usage_t *usage)
+{
+    printf ("task use  %llu tasks measured where they ran: %.1f us wall and "
+            "%.1f us CPU each on average, peak RSS %.1f MiB\n",
+            (unsigned long long) usage->tasks,
+            s_mean (usage->wall_us, usage->tasks),
+            s_mean (usage->user_us + usage->system_us, usage->tasks),
+            (double) usage->max_rss_kib / 1024);
+}
