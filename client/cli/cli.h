@@ -23,6 +23,7 @@ int cli_map (int argc, char **argv);
 int cli_run (int argc, char **argv);
 int cli_bench (int argc, char **argv);
 int cli_keygen (int argc, char **argv);
+int cli_top (int argc, char **argv);
 
 //  Print "zmpool COMMAND: message" and the --help hint; returns 2.
 int cli_usage_error (const char *command, const char *format, ...)

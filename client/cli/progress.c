@@ -24,6 +24,8 @@ s_now (void)
     return now.tv_sec + now.tv_nsec / 1e9;
 }
 
+#define PROGRESS_BAR 24  //  Characters of the bar
+
 //  --------------------------------------------------------------------------
 //  Start a progress line.
 
@@ -59,8 +61,15 @@ progress_update (progress_t *self, uint64_t done)
     if (rate > 0 && done < self->total)
         snprintf (eta, sizeof eta, "  ETA %.0fs",
                   (double) (self->total - done) / rate);
-    fprintf (stderr, "\r%s  %llu/%llu  %3.0f%%  %.0f/s%s\033[K", self->label,
-             (unsigned long long) done, (unsigned long long) self->total,
+    char bar[PROGRESS_BAR + 1];
+    size_t filled =
+        (size_t) ((double) PROGRESS_BAR * (double) done / (double) self->total);
+    for (size_t index = 0; index < PROGRESS_BAR; index++)
+        bar[index] = index < filled ? '#' : '.';
+    bar[PROGRESS_BAR] = 0;
+    fprintf (stderr, "\r%s [%s] %llu/%llu  %3.0f%%  %.0f/s%s\033[K",
+             self->label, bar, (unsigned long long) done,
+             (unsigned long long) self->total,
              100.0 * (double) done / (double) self->total, rate, eta);
     fflush (stderr);
 }

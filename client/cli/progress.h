@@ -1,8 +1,8 @@
 /*  progress - a progress line on stderr, for long commands
 
     Shown only when stderr is a terminal, redrawn at most ten times a
-    second: "LABEL  1234/20000  6%  5678/s  ETA 3s". When stderr is not a
-    terminal every call does nothing, so callers need no checks.
+    second: "LABEL [#.......] 1234/20000  6%  5678/s  ETA 3s". When stderr
+    is not a terminal every call does nothing, so callers need no checks.
 */
 #ifndef PROGRESS_H_INCLUDED
 #define PROGRESS_H_INCLUDED

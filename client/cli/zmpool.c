@@ -1,5 +1,5 @@
-/*  zmpool - the command line: broker, worker, status, map, run, bench,
-    keygen
+/*  zmpool - the command line: broker, worker, status, top, map, run,
+    bench, keygen
 
     main () finds the command and hands it the rest of argv; each command
     parses its own options, calls the libraries and maps the outcome to an
@@ -21,6 +21,7 @@ static const command_t s_commands[] = {
     { "worker", cli_worker,
       "run a worker agent (task processes) in the foreground" },
     { "status", cli_status, "show workers, slots, queue depth, counters" },
+    { "top", cli_top, "watch the cluster live: hosts, clients, throughput" },
     { "map", cli_map, "run a function over JSON arguments, print results" },
     { "run", cli_run, "run a function in a process of its own, show output" },
     { "bench", cli_bench, "measure: the Armstrong search, what a task costs" },
