@@ -48,12 +48,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         zmp_proto_event_t event;
         zmp_proto_task_event_t task_event;
         zmp_proto_kill_t kill;
+        zmp_proto_load_t load;
     } out;
     uint32_t slot, pool_id;
     uint64_t value;
     bool flag;
     zmp_error_t notice;
-    switch (data[0] % 17) {
+    switch (data[0] % 18) {
         case 0:
             zmp_proto_decode_hello (frame, &out.hello, &error);
             break;
@@ -102,6 +103,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             break;
         case 15:
             zmp_proto_decode_kill_worker (frame, &out.kill, &error);
+            break;
+        case 17:
+            zmp_proto_decode_load (frame, &out.load, &error);
             break;
         default: {
             zframe_t *copy = zframe_dup (frame);
