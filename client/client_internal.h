@@ -79,6 +79,8 @@ struct zmp_client {
     zlistx_t *pools;        //  Live zmp_pool_t * (not owned), declared
                             //  again to a broker after a loss
     zhashx_t *jobs;         //  job_t * by serial (not owned)
+    zhashx_t *hosts;        //  Owned strings: the worker hosts results
+                            //  named, each kept once for their usage
     uint32_t next_serial;
     uint32_t next_pool_id;
     bool welcomed;             //  A WELCOME came since the last loss

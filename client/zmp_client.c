@@ -983,6 +983,8 @@ s_connect (const char *endpoint, int timeout_ms, int64_t agent_pid,
     zhashx_set_key_comparator (self->jobs, s_serial_compare);
     zhashx_set_key_duplicator (self->jobs, NULL);
     zhashx_set_key_destructor (self->jobs, NULL);
+    self->hosts = zhashx_new ();
+    zhashx_set_destructor (self->hosts, (zhashx_destructor_fn *) zstr_free);
     self->next_serial = 1;
     self->next_pool_id = 1;
     self->agent_pid = agent_pid;
@@ -1058,6 +1060,7 @@ zmp_client_destroy (zmp_client_t **self_p)
         zactor_destroy (&self->actor);  //  Sends $TERM; it says BYE
         //  Jobs the user never destroyed stay theirs; only forget them
         zhashx_destroy (&self->jobs);
+        zhashx_destroy (&self->hosts);
         zcert_destroy (&self->curve_cert);
         zlistx_destroy (&self->callbacks);
         zlistx_destroy (&self->pools);

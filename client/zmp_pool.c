@@ -21,6 +21,27 @@
 
 #include <errno.h>
 
+//  What a result said its task used (zmp_usage_t, kept small)
+typedef struct {
+    bool known;
+    zmp_proto_usage_t usage;
+    int64_t pid;
+    const char *host;  //  In client->hosts
+} pool_usage_t;
+
+//  The public form of a usage kept
+static void
+s_usage_give (const pool_usage_t *kept, zmp_usage_t *usage)
+{
+    usage->start_us = (int64_t) kept->usage.start_us;
+    usage->wall_us = (int64_t) kept->usage.wall_us;
+    usage->user_us = (int64_t) kept->usage.user_us;
+    usage->system_us = (int64_t) kept->usage.system_us;
+    usage->max_rss_kib = (int64_t) kept->usage.max_rss_kib;
+    usage->pid = kept->pid;
+    snprintf (usage->host, sizeof usage->host, "%s", kept->host);
+}
+
 #define POOL_WINDOW_MIN         256  //  Chunks in flight per iterator, at least
 #define POOL_WINDOW_PER_PROCESS 8
 
@@ -38,8 +59,7 @@ struct zmp_async {
     void *arg;
     zframe_t *header;  //  Owned until ready: the task, to send again
     zframe_t *args;    //  if the broker is lost
-    bool has_usage;    //  usage came with the result
-    zmp_usage_t usage;
+    pool_usage_t usage;
     pthread_cond_t cond;
 };
 
@@ -52,8 +72,7 @@ typedef struct {
     uint32_t count;       //  Items in it
     zframe_t *header;     //  Owned until done: the task, to send again
     zframe_t *args;       //  if the broker is lost
-    bool has_usage;       //  usage came with the result
-    zmp_usage_t usage;
+    pool_usage_t usage;
 } iter_chunk_t;
 
 struct zmp_iter {
@@ -580,9 +599,9 @@ zmp_async_usage (zmp_async_t *self, zmp_usage_t *usage)
 {
     assert (self && usage);
     pthread_mutex_lock (&self->client->mutex);
-    bool known = self->ready && self->has_usage;
+    bool known = self->ready && self->usage.known;
     if (known)
-        *usage = self->usage;
+        s_usage_give (&self->usage, usage);
     pthread_mutex_unlock (&self->client->mutex);
     return known;
 }
@@ -1008,9 +1027,9 @@ bool
 zmp_iter_usage (const zmp_iter_t *self, zmp_usage_t *usage)
 {
     assert (self && usage);
-    if (!self->has_current || !self->current.has_usage)
+    if (!self->has_current || !self->current.usage.known)
         return false;
-    *usage = self->current.usage;
+    s_usage_give (&self->current.usage, usage);
     return true;
 }
 
@@ -1240,29 +1259,33 @@ s_iter_finish_chunk (zmp_client_t *client, zmp_iter_t *iter, uint32_t place,
 //  A result for job arrived.
 
 //  The usage result carries, if any, into *usage; and into its pool's sums
-static bool
-s_usage_take (job_t *job, const zmp_proto_result_t *result, zmp_usage_t *usage)
+static void
+s_usage_take (zmp_client_t *client, job_t *job,
+              const zmp_proto_result_t *result, pool_usage_t *usage)
 {
-    if (!result->has_usage)
-        return false;
-    usage->start_us = (int64_t) result->usage.start_us;
-    usage->wall_us = (int64_t) result->usage.wall_us;
-    usage->user_us = (int64_t) result->usage.user_us;
-    usage->system_us = (int64_t) result->usage.system_us;
-    usage->max_rss_kib = (int64_t) result->usage.max_rss_kib;
+    usage->known = result->has_usage;
+    if (!usage->known)
+        return;
+    usage->usage = result->usage;
     usage->pid = result->pid;
-    snprintf (usage->host, sizeof usage->host, "%s", result->host);
+    //  A few hosts serve many results: each name is kept once
+    usage->host = (const char *) zhashx_lookup (client->hosts, result->host);
+    if (!usage->host) {
+        char *host = strdup (result->host);
+        zhashx_insert (client->hosts, host, host);
+        usage->host = host;
+    }
     zmp_pool_t *pool = job->pool;
     if (pool) {
         pool->usage.tasks++;
-        pool->usage.wall_us += usage->wall_us;
-        pool->usage.user_us += usage->user_us;
-        pool->usage.system_us += usage->system_us;
-        if (usage->max_rss_kib > pool->usage.max_rss_kib)
-            pool->usage.max_rss_kib = usage->max_rss_kib;
+        pool->usage.wall_us += (int64_t) result->usage.wall_us;
+        pool->usage.user_us += (int64_t) result->usage.user_us;
+        pool->usage.system_us += (int64_t) result->usage.system_us;
+        if ((int64_t) result->usage.max_rss_kib > pool->usage.max_rss_kib)
+            pool->usage.max_rss_kib = (int64_t) result->usage.max_rss_kib;
     }
-    return true;
 }
+
 
 void
 pool_deliver (zmp_client_t *client, job_t *job, uint32_t place,
@@ -1271,14 +1294,13 @@ pool_deliver (zmp_client_t *client, job_t *job, uint32_t place,
     if (job->kind == JOB_ASYNC) {
         zmp_async_t *async = (zmp_async_t *) job;
         if (!async->ready)
-            async->has_usage = s_usage_take (job, result, &async->usage);
+            s_usage_take (client, job, result, &async->usage);
         s_async_ready (client, async, result->status, value_p, NULL);
     } else if (job->kind == JOB_ITER) {
         zmp_iter_t *iter = (zmp_iter_t *) job;
         if (place < iter->window && iter->ring[place].used
             && !iter->ring[place].done)
-            iter->ring[place].has_usage =
-                s_usage_take (job, result, &iter->ring[place].usage);
+            s_usage_take (client, job, result, &iter->ring[place].usage);
         if (place < iter->window)
             s_iter_finish_chunk (client, iter, place, result->status, value_p);
     }

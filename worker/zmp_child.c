@@ -125,7 +125,9 @@ s_write_response (int fd, const zmp_child_response_t *response,
 }
 
 //  What this process, and the processes it started and waited for, have
-//  used so far
+//  used so far. A task's CPU is the change from the reading after the task
+//  before it (or the loop's start): between tasks the process waits in
+//  read, using none, and two getrusage calls a task are enough.
 typedef struct {
     int64_t wall_us;  //  Monotonic clock
     uint64_t user_us;
@@ -153,18 +155,20 @@ s_meter_read (s_meter_t *meter)
     meter->max_rss_kib = (uint64_t) own.ru_maxrss;  //  KiB on Linux
 }
 
-//  The usage between before and now
+//  The usage of a task that began at start_us (Unix) and wall_us
+//  (monotonic), *last the reading after the one before; *last becomes now
 static void
-s_meter_usage (const s_meter_t *before, int64_t start_us,
+s_meter_usage (s_meter_t *last, int64_t start_us, int64_t wall_us,
                zmp_proto_usage_t *usage)
 {
     s_meter_t now;
     s_meter_read (&now);
     usage->start_us = (uint64_t) start_us;
-    usage->wall_us = (uint64_t) (now.wall_us - before->wall_us);
-    usage->user_us = now.user_us - before->user_us;
-    usage->system_us = now.system_us - before->system_us;
+    usage->wall_us = (uint64_t) (now.wall_us - wall_us);
+    usage->user_us = now.user_us - last->user_us;
+    usage->system_us = now.system_us - last->system_us;
     usage->max_rss_kib = now.max_rss_kib;
+    *last = now;
 }
 
 //  Run one request; fill buffer with the payload, return the status. The
@@ -259,6 +263,8 @@ zmp_child_main (int fd, uint32_t slot, bool process, void *arg)
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     s_input_t input = { fd, NULL, 0, 0, 0 };
+    s_meter_t meter;
+    s_meter_read (&meter);
     int code = 0;
     while (true) {
         zmp_child_request_t request;
@@ -276,15 +282,14 @@ zmp_child_main (int fd, uint32_t slot, bool process, void *arg)
         buffer.size = 0;
         zmp_child_response_t response;
         zmp_error_t failure;
-        s_meter_t before;
-        s_meter_read (&before);
         struct timespec real;
         clock_gettime (CLOCK_REALTIME, &real);
         int64_t start_us =
             (int64_t) real.tv_sec * 1000000 + real.tv_nsec / 1000;
+        int64_t wall_us = zclock_usecs ();
         response.status = s_run (context, &env, slot, &request, body, &buffer,
                                  host, &failure);
-        s_meter_usage (&before, start_us, &response.usage);
+        s_meter_usage (&meter, start_us, wall_us, &response.usage);
         response.seq = request.seq;
         response.size = (uint32_t) buffer.size;
         if (buffer.size > ZMP_CHILD_PAYLOAD_MAX)
