@@ -14,6 +14,7 @@
 #include "zmp_log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,82 +107,103 @@ s_rotate (broker_events_t *self)
         s_give_up (self, "cannot open a new file");
 }
 
-//  Seconds since the Unix epoch, to the µs
-static double
-s_now (void)
+//  µs since the Unix epoch
+static int64_t
+s_now_us (void)
 {
     struct timeval now;
     gettimeofday (&now, NULL);
-    return (double) now.tv_sec + now.tv_usec / 1e6;
+    return (int64_t) now.tv_sec * 1000000 + now.tv_usec;
+}
+
+//  peer's host as a JSON string, quoted and escaped by jansson once, then
+//  kept with the peer: a line is printed, not built as a tree
+static const char *
+s_host_json (broker_peer_t *peer)
+{
+    if (!peer->host_json) {
+        json_t *host = json_string (peer->hello.host);
+        if (!host)  //  Not UTF-8
+            host = json_string ("?");
+        peer->host_json = json_dumps (host, JSON_ENCODE_ANY);
+        json_decref (host);
+        assert (peer->host_json);
+    }
+    return peer->host_json;
+}
+
+//  Append to a line: printf-style, within its buffer
+typedef struct {
+    char text[4096];  //  Hosts are at most 255 bytes, escaped at most 6x
+    size_t used;
+} s_line_t;
+
+static void
+s_add (s_line_t *line, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    int size = vsnprintf (line->text + line->used,
+                          sizeof line->text - line->used, format, args);
+    va_end (args);
+    if (size > 0)
+        line->used += (size_t) size;
+    if (line->used >= sizeof line->text)
+        line->used = sizeof line->text - 1;  //  Cut; never happens
 }
 
 void
 broker_event (broker_events_t *self, const char *kind,
-              const broker_task_t *task, const broker_peer_t *worker,
+              const broker_task_t *task, broker_peer_t *worker,
               const broker_event_detail_t *detail)
 {
     if (!self || !self->file)
         return;
-    json_t *line = json_object ();
-    double at = s_now ();
-    if (detail && detail->usage && strcmp (kind, "started") == 0)
-        at = (double) detail->usage->start_us / 1e6;
-    json_object_set_new (line, "t", json_real (at));
-    json_object_set_new (line, "event", json_string (kind));
-    json_object_set_new (line, "id", json_integer ((json_int_t) task->number));
-    json_object_set_new (line, "task",
-                         json_integer ((json_int_t) task->task_id));
-    json_object_set_new (line, "client",
-                         json_integer ((json_int_t) task->client_number));
-    json_object_set_new (line, "function", json_string (task->function));
-    json_object_set_new (line, "attempt", json_integer (task->attempt));
+    //  Function names, kinds and reasons need no escaping: names are
+    //  letters, digits and _-.: (zmp_proto_valid_name), the rest constants
+    const zmp_proto_usage_t *usage = detail ? detail->usage : NULL;
+    bool started = streq (kind, "started");
+    int64_t at_us = started && usage ? (int64_t) usage->start_us : s_now_us ();
+    s_line_t line;
+    line.used = 0;
+    s_add (&line,
+           "{\"t\":%lld.%06lld,\"event\":\"%s\",\"id\":%llu,\"task\":%llu,"
+           "\"client\":%llu,\"function\":\"%s\",\"attempt\":%u",
+           (long long) (at_us / 1000000), (long long) (at_us % 1000000), kind,
+           (unsigned long long) task->number,
+           (unsigned long long) task->task_id,
+           (unsigned long long) task->client_number, task->function,
+           task->attempt);
     if (task->flags & ZMP_TASK_PROCESS)
-        json_object_set_new (line, "process", json_true ());
-    if (strcmp (kind, "submitted") == 0 && task->client) {
-        json_object_set_new (line, "client_host",
-                             json_string (task->client->hello.host));
-        json_object_set_new (line, "client_pid",
-                             json_integer (task->client->hello.pid));
-    }
-    if (worker) {
-        json_object_set_new (line, "host", json_string (worker->hello.host));
-        json_object_set_new (line, "worker_pid",
-                             json_integer (worker->hello.pid));
-    }
-    if (detail) {
-        if (detail->pid > 0)
-            json_object_set_new (line, "pid", json_integer (detail->pid));
-        if (detail->status)
-            json_object_set_new (line, "error",
-                                 json_string (zmp_error_kind_name (
-                                     (zmp_error_kind_t) detail->status)));
-        if (detail->reason)
-            json_object_set_new (line, "reason", json_string (detail->reason));
-        const zmp_proto_usage_t *usage = detail->usage;
-        if (usage && strcmp (kind, "started") != 0) {
-            json_object_set_new (line, "wall_us",
-                                 json_integer ((json_int_t) usage->wall_us));
-            json_object_set_new (line, "user_us",
-                                 json_integer ((json_int_t) usage->user_us));
-            json_object_set_new (line, "system_us",
-                                 json_integer ((json_int_t) usage->system_us));
-            json_object_set_new (
-                line, "max_rss_kib",
-                json_integer ((json_int_t) usage->max_rss_kib));
-        }
-    }
-    char *text = json_dumps (line, JSON_COMPACT | JSON_REAL_PRECISION (16));
-    json_decref (line);
-    if (!text)
-        return;
-    size_t length = strlen (text);
-    if (fprintf (self->file, "%s\n", text) < 0)
+        s_add (&line, ",\"process\":true");
+    if (streq (kind, "submitted") && task->client)
+        s_add (&line, ",\"client_host\":%s,\"client_pid\":%lld",
+               s_host_json (task->client), (long long) task->client->hello.pid);
+    if (worker)
+        s_add (&line, ",\"host\":%s,\"worker_pid\":%lld", s_host_json (worker),
+               (long long) worker->hello.pid);
+    if (detail && detail->pid > 0)
+        s_add (&line, ",\"pid\":%lld", (long long) detail->pid);
+    if (detail && detail->status)
+        s_add (&line, ",\"error\":\"%s\"",
+               zmp_error_kind_name ((zmp_error_kind_t) detail->status));
+    if (detail && detail->reason)
+        s_add (&line, ",\"reason\":\"%s\"", detail->reason);
+    if (usage && !started)
+        s_add (&line,
+               ",\"wall_us\":%llu,\"user_us\":%llu,\"system_us\":%llu,"
+               "\"max_rss_kib\":%llu",
+               (unsigned long long) usage->wall_us,
+               (unsigned long long) usage->user_us,
+               (unsigned long long) usage->system_us,
+               (unsigned long long) usage->max_rss_kib);
+    s_add (&line, "}\n");
+    if (fwrite (line.text, 1, line.used, self->file) != line.used)
         s_give_up (self, "cannot write");
     else {
-        self->size += length + 1;
+        self->size += line.used;
         self->lines++;
         if (self->size >= self->max_bytes)
             s_rotate (self);
     }
-    free (text);
 }

@@ -65,6 +65,8 @@ struct broker_pool {
 struct broker_peer {
     char key[2 * 256 + 1];    //  Hex of the routing id: the hash key
     uint64_t number;          //  1, 2, 3... in order of registration
+    char *host_json;          //  Owned: its host as a JSON string, made
+                              //  by the event log when it first needs it
     zframe_t *routing_id;     //  Owned
     zmp_proto_hello_t hello;  //  What it said it is
     char user[48];            //  Its CURVE public key (Z85), or "" without
@@ -272,7 +274,7 @@ void broker_events_flush (broker_events_t *self);
 //  finished, failed, retried, cancelled); worker, where it runs or ran,
 //  and detail may be NULL. Does nothing for a NULL log.
 void broker_event (broker_events_t *self, const char *kind,
-                   const broker_task_t *task, const broker_peer_t *worker,
+                   const broker_task_t *task, broker_peer_t *worker,
                    const broker_event_detail_t *detail);
 
 #endif

@@ -62,6 +62,7 @@ s_peer_free (void **item_p)
         zmsg_destroy (&peer->outgoing);
         zlistx_destroy (&peer->backlog);
         zframe_destroy (&peer->routing_id);
+        free (peer->host_json);
         free (peer);
         *item_p = NULL;
     }
