@@ -100,9 +100,11 @@ s_rotate (broker_events_t *self)
         return;
     }
     self->file = NULL;
-    if (rename (self->path, self->rotated))
-        zmp_warning ("broker: event log: cannot rename %s to %s: %s",
-                     self->path, self->rotated, strerror (errno));
+    if (rename (self->path, self->rotated)) {
+        //  Reopened, the same full file would want rotating at every line
+        s_give_up (self, "cannot rename it to FILE.1");
+        return;
+    }
     if (s_open (self))
         s_give_up (self, "cannot open a new file");
 }
@@ -133,10 +135,14 @@ s_host_json (broker_peer_t *peer)
 }
 
 //  Append to a line: printf-style, within its buffer
+
 typedef struct {
     char text[4096];  //  Hosts are at most 255 bytes, escaped at most 6x
     size_t used;
 } s_line_t;
+
+static void s_add (s_line_t *line, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static void
 s_add (s_line_t *line, const char *format, ...)

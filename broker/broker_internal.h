@@ -31,6 +31,7 @@ typedef struct {
     uint64_t task_id;        //  The client's id for it (unique among its
                              //  client's tasks in flight, not over time)
     uint64_t number;         //  The broker's: 1, 2, 3... as submitted
+    bool cancel_logged;      //  The event log has its last line
     uint64_t client_number;  //  Its client's broker_peer_t number
     broker_peer_t *client;   //  Borrowed; NULL once the client left
     broker_pool_t *pool;     //  Borrowed; NULL once the pool went

@@ -244,6 +244,7 @@ s_cancelled (broker_sched_t *sched, broker_task_t *task, const char *reason)
 {
     broker_event_detail_t detail = { 0, 0, NULL, reason };
     broker_event (sched->events, "cancelled", task, task->worker, &detail);
+    task->cancel_logged = true;
 }
 
 //  ...for each task waiting in queue
@@ -617,19 +618,24 @@ broker_task_result (broker_sched_t *sched, broker_task_t *task, uint32_t status,
     if (status)
         sched->counters.failed++;
     broker_event_detail_t detail = { status, pid, usage, NULL };
-    //  A task cancelled already (its client or pool gone) and now stopped
-    //  has had its last line
-    bool logged = !task->client && status == ZMP_ERR_CANCELLED;
+    //  A task cancelled already (its client or pool gone) has had its last
+    //  line, whatever ends it now
+    bool logged = task->cancel_logged;
     if (usage && !logged) {
-        broker_event (sched->events, "started", task, worker, &detail);
+        broker_event_detail_t start = { 0, pid, usage, NULL };
+        broker_event (sched->events, "started", task, worker, &start);
         if (worker) {
-            worker->task_user_us += usage->user_us;
-            worker->task_system_us += usage->system_us;
+            worker->task_user_us = (uint64_t) zmp_usage_add (
+                (int64_t) worker->task_user_us, usage->user_us);
+            worker->task_system_us = (uint64_t) zmp_usage_add (
+                (int64_t) worker->task_system_us, usage->system_us);
             if (usage->max_rss_kib > worker->task_max_rss_kib)
                 worker->task_max_rss_kib = usage->max_rss_kib;
         }
         if (task->client)
-            task->client->cpu_us += usage->user_us + usage->system_us;
+            task->client->cpu_us = (uint64_t) zmp_usage_add (
+                zmp_usage_add ((int64_t) task->client->cpu_us, usage->user_us),
+                usage->system_us);
     }
     if (!logged)
         broker_event (sched->events, status ? "failed" : "finished", task,

@@ -1278,9 +1278,12 @@ s_usage_take (zmp_client_t *client, job_t *job,
     zmp_pool_t *pool = job->pool;
     if (pool) {
         pool->usage.tasks++;
-        pool->usage.wall_us += (int64_t) result->usage.wall_us;
-        pool->usage.user_us += (int64_t) result->usage.user_us;
-        pool->usage.system_us += (int64_t) result->usage.system_us;
+        pool->usage.wall_us =
+            zmp_usage_add (pool->usage.wall_us, result->usage.wall_us);
+        pool->usage.user_us =
+            zmp_usage_add (pool->usage.user_us, result->usage.user_us);
+        pool->usage.system_us =
+            zmp_usage_add (pool->usage.system_us, result->usage.system_us);
         if ((int64_t) result->usage.max_rss_kib > pool->usage.max_rss_kib)
             pool->usage.max_rss_kib = (int64_t) result->usage.max_rss_kib;
     }

@@ -606,24 +606,24 @@ s_function (s_reader_t *reader, const msgpack_object *object, char *buffer)
     buffer[object->via.str.size] = 0;
 }
 
-//  A usage array (s_pack_usage); false after a fault
+//  A usage array (s_pack_usage): true if object is one. Anything else is
+//  taken as no usage, not as a fault: the figures are for people, and a
+//  bad one must not cost a task its result.
 static bool
-s_usage (s_reader_t *reader, const msgpack_object *object,
-         zmp_proto_usage_t *usage)
+s_usage (const msgpack_object *object, zmp_proto_usage_t *usage)
 {
     memset (usage, 0, sizeof *usage);
-    if (object->type != MSGPACK_OBJECT_ARRAY || object->via.array.size < 5) {
-        s_fault (reader, "usage", "an array of 5 unsigned integers");
+    if (object->type != MSGPACK_OBJECT_ARRAY || object->via.array.size < 5)
         return false;
-    }
     const msgpack_object *items = object->via.array.ptr;
-    usage->start_us = s_uint (reader, &items[0], "usage start-us", INT64_MAX);
-    usage->wall_us = s_uint (reader, &items[1], "usage wall-us", INT64_MAX);
-    usage->user_us = s_uint (reader, &items[2], "usage user-us", INT64_MAX);
-    usage->system_us = s_uint (reader, &items[3], "usage system-us", INT64_MAX);
-    usage->max_rss_kib =
-        s_uint (reader, &items[4], "usage max-rss-kib", INT64_MAX);
-    return !reader->failed;
+    uint64_t *fields[] = { &usage->start_us, &usage->wall_us, &usage->user_us,
+                           &usage->system_us, &usage->max_rss_kib };
+    for (size_t index = 0; index < 5; index++)
+        if (zmp_uint_get (&items[index], ZMP_PROTO_USAGE_MAX, fields[index])) {
+            memset (usage, 0, sizeof *usage);
+            return false;
+        }
+    return true;
 }
 
 static uint32_t
@@ -779,8 +779,7 @@ zmp_proto_decode_done (zframe_t *frame, zmp_proto_done_t *done,
         uint32_t size = reader.unpacked.data.via.array.size;
         done->run_us =
             size > 4 ? s_uint (&reader, &items[4], "run-us", UINT64_MAX) : 0;
-        done->has_usage =
-            size > 5 && s_usage (&reader, &items[5], &done->usage);
+        done->has_usage = size > 5 && s_usage (&items[5], &done->usage);
     }
     return s_reader_close (&reader);
 }
@@ -799,11 +798,11 @@ zmp_proto_decode_result (zframe_t *frame, zmp_proto_result_t *result,
         result->pid = s_pid (&reader, &items[2], "pid");
         //  Optional: absent when the task did not run
         result->has_usage = reader.unpacked.data.via.array.size > 4
-                            && s_usage (&reader, &items[3], &result->usage);
+                            && s_usage (&items[3], &result->usage);
         result->host[0] = 0;
-        if (result->has_usage)
-            s_str (&reader, &items[4], "host", result->host,
-                   sizeof result->host);
+        if (result->has_usage
+            && zmp_str_copy (&items[4], result->host, sizeof result->host))
+            result->has_usage = false;  //  As a bad usage: taken without
     }
     return s_reader_close (&reader);
 }

@@ -173,7 +173,17 @@ typedef struct {
 } zmp_proto_dispatch_t;
 
 //  What running a task cost, measured by the process that ran it (the
-//  fields of zmp_usage_t, section 4.5 of docs/PROTOCOL.md)
+//  fields of zmp_usage_t, section 4.5 of docs/PROTOCOL.md); each fits an
+//  int64_t
+#define ZMP_PROTO_USAGE_MAX ((uint64_t) INT64_MAX)
+
+//  sum + value, or INT64_MAX if that is more: usage sums never wrap
+static inline int64_t
+zmp_usage_add (int64_t sum, uint64_t value)
+{
+    return value > (uint64_t) (INT64_MAX - sum) ? INT64_MAX
+                                                : sum + (int64_t) value;
+}
 typedef struct {
     uint64_t start_us;     //  Began, µs since the Unix epoch
     uint64_t wall_us;      //  Ran for

@@ -364,6 +364,46 @@ test_cli_map_joblog_and_resume (void **state)
     assert_int_equal (run.status, 2);
     assert_non_null (strstr (run.err, "ARG 3 was '3'"));
     s_run_free (&run);
+    //  A line cut short at the end (a map killed writing it) is not done
+    FILE *file = fopen (path, "a");
+    fputs ("9\tvm\t1795000000.000", file);
+    fclose (file);
+    run = s_run (resume, mended);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "");
+    s_run_free (&run);
+    unlink (path);
+
+    //  An ARG over two lines, a tab in a string: one line each, read back
+    const char *multi[] = { "map",       "--connect", s_endpoint, "--joblog",
+                            path,        "--resume",  "echo",     "[1,\n 2]",
+                            "\"a\\tb\"", NULL };
+    run = s_run (multi, NULL);
+    assert_int_equal (run.status, 0);
+    s_run_free (&run);
+    lines = s_read_tsv (path, &count);
+    assert_int_equal (count, 3);
+    assert_string_equal (lines[1][9], "[1,\\n 2]");
+    s_free_tsv (lines, count);
+    run = s_run (multi, NULL);
+    assert_int_equal (run.status, 0);
+    assert_string_equal (run.out, "");  //  Both done
+    s_run_free (&run);
+    unlink (path);
+
+    //  In a chunk, the line of the failure names the ARG that failed
+    const char *chunked[] = { "map", "--connect", s_endpoint, "--chunksize",
+                              "2",   "--joblog",  path,       "square",
+                              "1",   "\"y\"",     NULL };
+    run = s_run (chunked, NULL);
+    assert_int_equal (run.status, 1);
+    s_run_free (&run);
+    lines = s_read_tsv (path, &count);
+    assert_int_equal (count, 2);
+    assert_string_equal (lines[1][0], "2");
+    assert_string_equal (lines[1][7], "1");
+    s_free_tsv (lines, count);
+
     const char *alone[] = { "map", "--resume", "square", "1", NULL };
     run = s_run (alone, NULL);
     assert_int_equal (run.status, 2);

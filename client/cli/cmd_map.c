@@ -194,6 +194,29 @@ s_print_error (const map_args_t *args, size_t index, const zmp_error_t *error)
 //  --------------------------------------------------------------------------
 //  The joblog
 
+//  text with backslash, tab, newline and carriage return escaped (\\, \t,
+//  \n, \r): one field of one line whatever it holds. The caller frees it.
+static char *
+s_joblog_escape (const char *text)
+{
+    char *escaped = (char *) malloc (2 * strlen (text) + 1);
+    char *out = escaped;
+    for (; *text; text++) {
+        const char *pair = *text == '\\'   ? "\\\\"
+                           : *text == '\t' ? "\\t"
+                           : *text == '\n' ? "\\n"
+                           : *text == '\r' ? "\\r"
+                                           : NULL;
+        if (pair) {
+            *out++ = pair[0];
+            *out++ = pair[1];
+        } else
+            *out++ = *text;
+    }
+    *out = 0;
+    return escaped;
+}
+
 //  --resume: leave out the ARGs joblog says were done; each must be the
 //  same ARG at the same number as then (a failed one runs again, and may
 //  have changed). Returns 0, or -1 with the reason.
@@ -217,8 +240,9 @@ s_joblog_resume (const char *path, map_args_t *args, size_t *skipped,
     int rc = 0;
     while (rc == 0 && (length = getline (&line, &size, file)) > 0) {
         number++;
-        if (line[length - 1] == '\n')
-            line[--length] = 0;
+        if (line[length - 1] != '\n')
+            break;  //  The last line, cut short by a map killed writing it
+        line[--length] = 0;
         if (number == 1 && strncmp (line, "Seq\t", 4) == 0)
             continue;  //  The header
         //  Seq, then 6 figures, Exitval, Error, Arg
@@ -238,15 +262,20 @@ s_joblog_resume (const char *path, map_args_t *args, size_t *skipped,
             rc = -1;
         } else if (!streq (fields[7], "0"))
             ;  //  Failed: it runs again, perhaps with its ARG mended
-        else if ((size_t) seq > args->count
-                 || strcmp (fields[9], args->texts[seq - 1])) {
-            zmp_error_set (error, ZMP_ERR_USAGE,
-                           "%s, line %zu: ARG %ld was '%.40s', not what it is "
-                           "now: a joblog resumes the same ARGs only",
-                           path, number, seq, fields[9]);
-            rc = -1;
-        } else
-            done[seq] = true;
+        else {
+            char *now = (size_t) seq <= args->count
+                            ? s_joblog_escape (args->texts[seq - 1])
+                            : NULL;
+            if (!now || strcmp (fields[9], now)) {
+                zmp_error_set (error, ZMP_ERR_USAGE,
+                               "%s, line %zu: ARG %ld was '%.40s', not what it "
+                               "is now: a joblog resumes the same ARGs only",
+                               path, number, seq, fields[9]);
+                rc = -1;
+            } else
+                done[seq] = true;
+            free (now);
+        }
     }
     free (line);
     fclose (file);
@@ -279,8 +308,9 @@ s_joblog_write (FILE *joblog, const map_args_t *args, size_t index,
 {
     if (!joblog)
         return;
-    fprintf (joblog, "%zu\t%s\t", s_args_number (args, index),
-             usage ? usage->host : "-");
+    char *host = s_joblog_escape (usage ? usage->host : "-");
+    fprintf (joblog, "%zu\t%s\t", s_args_number (args, index), host);
+    free (host);
     if (usage)
         fprintf (joblog, "%.3f\t%.3f\t%.3f\t%.3f\t%lld\t",
                  (double) usage->start_us / 1e6, (double) usage->wall_us / 1e6,
@@ -288,9 +318,10 @@ s_joblog_write (FILE *joblog, const map_args_t *args, size_t index,
                  (long long) usage->max_rss_kib);
     else
         fputs ("-\t-\t-\t-\t-\t", joblog);
+    char *arg = s_joblog_escape (args->texts[index]);
     fprintf (joblog, "%d\t%s\t%s\n", error ? 1 : 0,
-             error ? zmp_error_kind_name (error->kind) : "-",
-             args->texts[index]);
+             error ? zmp_error_kind_name (error->kind) : "-", arg);
+    free (arg);
     fflush (joblog);  //  A map killed later leaves a true record
 }
 
@@ -347,16 +378,18 @@ s_run (zmp_client_t *client, const char *function, map_args_t *args,
                             NULL);
         } else if (error.kind != ZMP_ERR_WAIT_TIMEOUT) {
             progress_destroy (&progress);  //  The error line replaces it
-            if (error.kind != ZMP_ERR_UNREACHABLE
-                && error.kind != ZMP_ERR_USAGE)
-                s_joblog_write (joblog, args, zmp_iter_index (iter),
+            //  An item's own error names it (in a chunk, not the first)
+            bool own = error.index >= 0 && (size_t) error.index < args->count;
+            size_t failed = own ? (size_t) error.index : zmp_iter_index (iter);
+            if (own)
+                s_joblog_write (joblog, args, failed,
                                 zmp_iter_usage (iter, &usage) ? &usage : NULL,
                                 &error);
             if (error.kind == ZMP_ERR_UNREACHABLE
                 || error.kind == ZMP_ERR_USAGE)
                 rc = cli_fail ("map", "%s", error.message);
             else {
-                s_print_error (args, zmp_iter_index (iter), &error);
+                s_print_error (args, failed, &error);
                 rc = ZMP_EXIT_FAILED;
             }
         } else if (zsys_interrupted) {

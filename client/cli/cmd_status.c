@@ -169,7 +169,7 @@ s_prom_head (const char *name, const char *type, const char *help)
 static void
 s_prom_value (double value)
 {
-    if (value == (double) (int64_t) value && value < 9e15)
+    if (value > -9e15 && value < 9e15 && value == (double) (int64_t) value)
         printf (" %lld\n", (long long) value);
     else
         printf (" %.9g\n", value);

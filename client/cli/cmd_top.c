@@ -23,9 +23,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define TOP_HISTORY    60   //  Throughput samples kept, one an interval
-#define TOP_LINE       512  //  Widest line built
-#define TOP_TEXT_WIDTH 132  //  Width of the text view
+#define TOP_HISTORY    60    //  Throughput samples kept, one an interval
+#define TOP_LINE       1024  //  Widest line built
+#define TOP_TEXT_WIDTH 132   //  Width of the text view
 
 static const char *s_usage =
     "Usage: zmpool top [OPTION]...\n"
@@ -57,8 +57,8 @@ static const char *const s_sort_keys[] = { "host",   "busy", "done", "rate",
 
 typedef struct {
     uint64_t id;
-    char host[64];
-    char name[64];
+    char host[256];
+    char name[256];
     int64_t pid;
     uint64_t slots, busy, done, failed;
     double heartbeat_age_s;
@@ -71,7 +71,7 @@ typedef struct {
 
 typedef struct {
     uint64_t id;
-    char host[64];
+    char host[256];
     int64_t pid;
     uint64_t pools, queued, running, completed;
     double cpu_s;
@@ -80,7 +80,7 @@ typedef struct {
 
 typedef struct {
     char endpoint[256];
-    char host[64];
+    char host[256];
     int64_t pid;
     double uptime_s;
     uint64_t slots, busy, queued, running;
@@ -560,6 +560,12 @@ static int
 s_run_screen (top_t *self, int interval_ms)
 {
     //  Log lines would tear the screen; the view says what goes wrong
+    //  newterm, not initscr, which exits when the terminal is unknown
+    SCREEN *terminal = newterm (NULL, stdout, stdin);
+    if (!terminal)
+        return cli_fail ("top",
+                         "cannot drive this terminal (TERM=%s); try --once",
+                         getenv ("TERM") ? getenv ("TERM") : "");
     fflush (stderr);
     int saved_stderr = dup (STDERR_FILENO);
     int null = open ("/dev/null", O_WRONLY);
@@ -567,7 +573,6 @@ s_run_screen (top_t *self, int interval_ms)
         dup2 (null, STDERR_FILENO);
         close (null);
     }
-    initscr ();
     cbreak ();
     noecho ();
     keypad (stdscr, TRUE);
@@ -615,6 +620,7 @@ s_run_screen (top_t *self, int interval_ms)
         s_draw (self, filtering ? editing : NULL);
     }
     endwin ();
+    delscreen (terminal);
     if (saved_stderr >= 0) {
         dup2 (saved_stderr, STDERR_FILENO);
         close (saved_stderr);
