@@ -39,8 +39,10 @@ struct zmp_process {
     int64_t pid;
     char host[ZMP_PROTO_HOST_MAX + 1];
     int exitcode;
-    zmp_error_t error;    //  Why it failed, or did not start
-    zframe_t *result;     //  Owned: its function's value (exitcode 0)
+    zmp_error_t error;  //  Why it failed, or did not start
+    zframe_t *result;   //  Owned: its function's value (exitcode 0)
+    bool has_usage;     //  usage came with its result
+    zmp_proto_usage_t usage;
     zmp_value_t *value;   //  Owned: result decoded on first ask
     pthread_cond_t cond;  //  state changed
 };
@@ -318,6 +320,28 @@ zmp_process_host (zmp_process_t *self)
     return self->host;  //  Written once, before start returns
 }
 
+//  --------------------------------------------------------------------------
+//  What its function used, once it ended.
+
+bool
+zmp_process_usage (zmp_process_t *self, zmp_usage_t *usage)
+{
+    assert (self && usage);
+    pthread_mutex_lock (&self->client->mutex);
+    bool known = self->has_usage;
+    if (known) {
+        usage->start_us = (int64_t) self->usage.start_us;
+        usage->wall_us = (int64_t) self->usage.wall_us;
+        usage->user_us = (int64_t) self->usage.user_us;
+        usage->system_us = (int64_t) self->usage.system_us;
+        usage->max_rss_kib = (int64_t) self->usage.max_rss_kib;
+        usage->pid = self->pid;
+        snprintf (usage->host, sizeof usage->host, "%s", self->host);
+    }
+    pthread_mutex_unlock (&self->client->mutex);
+    return known;
+}
+
 //  Signal it
 static int
 s_signal (zmp_process_t *self, int signal, zmp_error_t *error)
@@ -361,6 +385,8 @@ process_deliver (zmp_client_t *client, job_t *job,
     zmp_process_t *self = (zmp_process_t *) job;
     if (self->pid == 0)
         self->pid = result->pid;
+    self->has_usage = result->has_usage;
+    self->usage = result->usage;
     s_end (client, self, result->status, value_p, NULL);
 }
 

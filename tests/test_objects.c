@@ -168,6 +168,13 @@ test_process_runs_and_its_output_reaches_the_caller (void **state)
     assert_string_equal (captured.out, "hello john\n");
     assert_string_equal (captured.err, "err: hello john\n");
     assert_true (zmp_str_is (zmp_process_result (process), "hello john"));
+    //  What its function used, measured in it
+    zmp_usage_t usage;
+    assert_true (zmp_process_usage (process, &usage));
+    assert_int_equal (usage.pid, zmp_process_pid (process));
+    assert_string_equal (usage.host, host);
+    assert_true (usage.max_rss_kib > 0);
+    assert_true (usage.start_us > 1700000000LL * 1000000);
     //  Not a pool child: no pool slot was used, and it is gone
     assert_int_equal (kill ((pid_t) zmp_process_pid (process), 0), -1);
     zmp_process_destroy (&process);

@@ -614,6 +614,11 @@ const msgpack_object *zmp_process_result (zmp_process_t *self);
 int64_t zmp_process_pid (zmp_process_t *self);
 const char *zmp_process_host (zmp_process_t *self);
 
+//  What its function used, once the process has ended after it returned
+//  (measured in the process, as for pool tasks). Returns false, usage
+//  untouched, before that, or if it died or was killed first.
+bool zmp_process_usage (zmp_process_t *self, zmp_usage_t *usage);
+
 //  Send SIGTERM (terminate) or SIGKILL (kill) to the process. Returns 0,
 //  or -1 if it was never started or the broker is unreachable. Sending to
 //  a process that has already ended does nothing.
