@@ -330,7 +330,7 @@ s_worker_field (const zmp_value_t *status, const char *key, bool *present)
 }
 
 //  Each result says what its task cost, measured where it ran: a busy task
-//  used CPU for most of its time, a sleeping one hardly any; the pool sums
+//  used CPU, a sleeping one hardly any; the pool sums
 //  them, and the broker's status counts them for the worker, with the
 //  host's load from the agent's heartbeats
 static void
@@ -342,7 +342,7 @@ test_pool_results_carry_what_their_task_used (void **state)
     zmp_error_t error;
     struct timespec before;
     clock_gettime (CLOCK_REALTIME, &before);
-    msgpack_object range[] = { zmp_int (0), zmp_int (1500000) };
+    msgpack_object range[] = { zmp_int (0), zmp_int (10000000) };
     msgpack_object busy_args = zmp_array (range, 2);
     zmp_async_t *busy = zmp_pool_apply_async (pool, "armstrong", &busy_args,
                                               NULL, NULL, NULL, &error);
@@ -365,8 +365,11 @@ test_pool_results_carry_what_their_task_used (void **state)
     assert_string_equal (usage.host, host);
     assert_true (usage.pid > 0);
     assert_true (usage.start_us >= before_us);
-    assert_true (usage.wall_us > 0);
-    assert_true (usage.user_us + usage.system_us >= usage.wall_us / 2);
+    //  CPU time, unlike wall time, does not grow when other processes
+    //  share the cores: the search takes some 140 ms of it here, and one
+    //  process cannot use more than its wall time
+    assert_true (usage.user_us + usage.system_us >= 50000);
+    assert_true (usage.user_us + usage.system_us <= usage.wall_us + 10000);
     assert_true (usage.max_rss_kib > 100);
     int64_t busy_cpu = usage.user_us + usage.system_us;
 
