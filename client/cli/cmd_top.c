@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <ncurses.h>
+#include <term.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -513,24 +514,23 @@ s_run_once (top_t *self, int interval_ms)
 
 typedef struct {
     int row;
-    int rows;
-    int columns;
+    int height;  //  Not rows and columns: term.h has macros of those names
+    int width;
 } screen_t;
 
 static void
 s_emit_screen (void *arg, const char *line, bool strong)
 {
     screen_t *screen = (screen_t *) arg;
-    if (screen->row >= screen->rows - 1)
+    if (screen->row >= screen->height - 1)
         return;  //  The last row is the keys'
     if (strong)
         attron (A_REVERSE);
-    mvaddnstr (screen->row, 0, line, screen->columns);
+    mvaddnstr (screen->row, 0, line, screen->width);
     if (strong) {
         //  The whole row, as a bar
-        for (int column = (int) strlen (line); column < screen->columns;
-             column++)
-            mvaddch (screen->row, column, ' ');
+        for (int at = (int) strlen (line); at < screen->width; at++)
+            mvaddch (screen->row, at, ' ');
         attroff (A_REVERSE);
     }
     screen->row++;
@@ -560,8 +560,14 @@ static int
 s_run_screen (top_t *self, int interval_ms)
 {
     //  Log lines would tear the screen; the view says what goes wrong
-    //  newterm, not initscr, which exits when the terminal is unknown
-    SCREEN *terminal = newterm (NULL, stdout, stdin);
+    //  Ask terminfo first: initscr exits on a terminal it does not know,
+    //  and newterm then leaks what it had begun
+    int known = 0;
+    SCREEN *terminal = NULL;
+    if (setupterm (NULL, STDOUT_FILENO, &known) == OK) {
+        del_curterm (cur_term);
+        terminal = newterm (NULL, stdout, stdin);
+    }
     if (!terminal)
         return cli_fail ("top",
                          "cannot drive this terminal (TERM=%s); try --once",
