@@ -3,10 +3,11 @@
     One JSON object per line for each change of a task's state, in the
     order the broker learns of them: submitted, dispatched, started,
     finished, failed, retried, cancelled (fields in docs/PROTOCOL.md,
-    section 8.1). Lines are buffered and written at the end of each broker
-    turn. When the file passes its size limit it is renamed to FILE.1
-    (replacing the one before) and a new FILE begins. If the file cannot
-    be written the log stops, with a warning, and the broker goes on.
+    section 8.1). Lines are buffered, and written when the buffer fills
+    and at the end of each broker turn. When the file passes its size
+    limit it is renamed to FILE.1 (replacing the one before) and a new FILE
+    begins. If the file cannot be written or renamed, the log stops with
+    an error in the broker's log, and the broker goes on.
 */
 #include "broker_internal.h"
 
@@ -26,7 +27,6 @@ struct broker_events {
     FILE *file;          //  Owned; NULL once writing failed
     uint64_t size;       //  Bytes in the current file
     uint64_t max_bytes;  //  Rotate past this
-    uint64_t lines;      //  Written since start
 };
 
 //  Open (append to) self->path; 0 or -1 with errno
@@ -208,7 +208,6 @@ broker_event (broker_events_t *self, const char *kind,
         s_give_up (self, "cannot write");
     else {
         self->size += line.used;
-        self->lines++;
         if (self->size >= self->max_bytes)
             s_rotate (self);
     }

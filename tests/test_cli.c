@@ -835,6 +835,24 @@ test_cli_broker_event_log_tells_each_task_s_life (void **state)
     unlink (path);
     unlink (rotated);
     rmdir (dir);
+
+    //  A log that cannot be opened stops the broker at once, saying why
+    const char *nowhere[] = { "broker",
+                              "--bind",
+                              "tcp://127.0.0.1:*",
+                              "--event-log",
+                              "/nonexistent/events.jsonl",
+                              NULL };
+    run_t run2 = s_run (nowhere, NULL);
+    assert_int_equal (run2.status, 1);
+    assert_non_null (
+        strstr (run2.err, "cannot open event log /nonexistent/events.jsonl"));
+    s_run_free (&run2);
+    const char *zero[] = { "broker",         "--event-log", "x",
+                           "--event-log-mb", "0",           NULL };
+    run2 = s_run (zero, NULL);
+    assert_int_equal (run2.status, 2);
+    s_run_free (&run2);
 }
 
 static void
