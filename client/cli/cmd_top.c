@@ -272,22 +272,19 @@ s_refresh (top_t *self, int timeout_ms)
     if (!self->client) {
         if (!cli_endpoint_listening (self->endpoint)) {
             snprintf (self->problem, sizeof self->problem,
-                      "no broker at %s (nothing accepts connections); "
-                      "trying again",
+                      "no broker at %s (nothing accepts connections)",
                       self->endpoint);
             return;
         }
         self->client = zmp_client_connect (self->endpoint, timeout_ms, &error);
         if (!self->client) {
-            snprintf (self->problem, sizeof self->problem, "%s; trying again",
-                      error.message);
+            snprintf (self->problem, sizeof self->problem, "%s", error.message);
             return;
         }
     }
     zmp_value_t *status = zmp_client_status (self->client, timeout_ms, &error);
     if (!status) {
-        snprintf (self->problem, sizeof self->problem, "%s; trying again",
-                  error.message);
+        snprintf (self->problem, sizeof self->problem, "%s", error.message);
         zmp_client_destroy (&self->client);
         return;
     }
@@ -377,12 +374,16 @@ s_render (top_t *self, top_emit_fn *emit, void *arg)
     time_t now = time (NULL);
     strftime (when, sizeof when, "%H:%M:%S", localtime (&now));
     top_snapshot_t *snapshot = &self->now;
+    char problem[sizeof self->problem + 64] = "";
+    if (self->problem[0])
+        snprintf (problem, sizeof problem, "%s; trying again%s", self->problem,
+                  self->have_now ? " (the figures below are the last ones)"
+                                 : "");
     if (!self->have_now) {
         snprintf (line, sizeof line, "zmpool top  %s  %s", self->endpoint,
                   when);
         emit (arg, line, true);
-        emit (arg, self->problem[0] ? self->problem : "waiting for the broker",
-              false);
+        emit (arg, problem[0] ? problem : "waiting for the broker", false);
         return;
     }
     snprintf (
@@ -416,7 +417,7 @@ s_render (top_t *self, top_emit_fn *emit, void *arg)
               "peak %.0f",
               TOP_HISTORY, strip, self->history_count, peak);
     emit (arg, line, false);
-    emit (arg, self->problem[0] ? self->problem : "", false);
+    emit (arg, problem, false);
 
     size_t shown = 0;
     for (size_t index = 0; index < snapshot->worker_count; index++)
