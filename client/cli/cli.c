@@ -5,6 +5,7 @@
 #include "local_cluster.h"
 #include "zmp_cores.h"
 #include "zmp_log.h"
+#include "zmp_value.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -288,4 +289,46 @@ cli_format_seconds (double seconds, char *buffer, size_t size)
         snprintf (buffer, size, "%lldd%02lldh", whole / 86400,
                   whole / 3600 % 24);
     return buffer;
+}
+
+//  --------------------------------------------------------------------------
+//  Fields of the status map.
+
+uint64_t
+cli_status_uint (const msgpack_object *map, const char *key)
+{
+    uint64_t value = 0;
+    zmp_uint_get (zmp_map_get (map, key), UINT64_MAX, &value);
+    return value;
+}
+
+int64_t
+cli_status_int (const msgpack_object *map, const char *key)
+{
+    int64_t value = 0;
+    zmp_int_get (zmp_map_get (map, key), &value);
+    return value;
+}
+
+void
+cli_status_str (const msgpack_object *map, const char *key, char *buffer,
+                size_t size)
+{
+    if (zmp_str_copy (zmp_map_get (map, key), buffer, size) || !buffer[0])
+        snprintf (buffer, size, "-");
+}
+
+bool
+cli_status_load (const msgpack_object *worker, double *cpu_percent,
+                 double *mem_percent)
+{
+    uint64_t total = cli_status_uint (worker, "mem_total_kib");
+    if (!total)
+        return false;
+    uint64_t available = cli_status_uint (worker, "mem_available_kib");
+    if (available > total)
+        available = total;
+    *cpu_percent = (double) cli_status_uint (worker, "cpu_permille") / 10;
+    *mem_percent = 100.0 * (double) (total - available) / (double) total;
+    return true;
 }

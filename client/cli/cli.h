@@ -67,6 +67,20 @@ bool cli_endpoint_listening (const char *endpoint);
 //  capped by its cgroup CPU quota.
 int cli_cores (void);
 
+//  Reading the broker's status map (docs/PROTOCOL.md section 8): key of
+//  map as a number, 0 if it is absent or not one; as text, "-" if absent
+//  or empty
+uint64_t cli_status_uint (const msgpack_object *map, const char *key);
+int64_t cli_status_int (const msgpack_object *map, const char *key);
+void cli_status_str (const msgpack_object *map, const char *key, char *buffer,
+                     size_t size);
+
+//  A worker's host load from its status entry, as percentages of its
+//  cores busy and of its memory in use; false if its agent has not
+//  reported one
+bool cli_status_load (const msgpack_object *worker, double *cpu_percent,
+                      double *mem_percent);
+
 //  seconds, short, into buffer: "0.42s", "12.3s", "4m05s", "3h12m", "9d04h".
 //  Returns buffer.
 const char *cli_format_seconds (double seconds, char *buffer, size_t size);

@@ -31,31 +31,6 @@ static const char *s_usage =
     "  zmpool status --connect tcp://127.0.0.1:5555 --json\n"
     "  zmpool status --workers 4 --timeout 60\n";
 
-static uint64_t
-s_uint (const msgpack_object *map, const char *key)
-{
-    uint64_t value = 0;
-    zmp_uint_get (zmp_map_get (map, key), UINT64_MAX, &value);
-    return value;
-}
-
-static int64_t
-s_int (const msgpack_object *map, const char *key)
-{
-    int64_t value = 0;
-    zmp_int_get (zmp_map_get (map, key), &value);
-    return value;
-}
-
-static void
-s_str (const msgpack_object *map, const char *key, char *buffer, size_t size)
-{
-    if (zmp_str_copy (zmp_map_get (map, key), buffer, size))
-        snprintf (buffer, size, "-");
-    if (!buffer[0])
-        snprintf (buffer, size, "-");
-}
-
 //  The wider of width and text's length, at most 40 columns.
 static int
 s_max_width (int width, const char *text)
@@ -71,11 +46,11 @@ s_print_table (const msgpack_object *status)
 {
     const msgpack_object *broker = zmp_map_get (status, "broker");
     char host[256], endpoint[256], name[256];
-    s_str (broker, "endpoint", endpoint, sizeof endpoint);
-    s_str (broker, "host", host, sizeof host);
-    int64_t uptime_s = s_int (broker, "uptime_ms") / 1000;
+    cli_status_str (broker, "endpoint", endpoint, sizeof endpoint);
+    cli_status_str (broker, "host", host, sizeof host);
+    int64_t uptime_s = cli_status_int (broker, "uptime_ms") / 1000;
     printf ("broker   %s on %s pid %lld, up %lldh%02lldm%02llds\n", endpoint,
-            host, (long long) s_int (broker, "pid"),
+            host, (long long) cli_status_int (broker, "pid"),
             (long long) (uptime_s / 3600), (long long) (uptime_s / 60 % 60),
             (long long) (uptime_s % 60));
     const msgpack_object *workers = zmp_map_get (status, "workers");
@@ -84,18 +59,19 @@ s_print_table (const msgpack_object *status)
                                 : 0;
     printf ("cluster  %u workers, %llu slots, %llu busy, %llu queued, "
             "%llu running\n",
-            worker_count, (unsigned long long) s_uint (status, "slots"),
-            (unsigned long long) s_uint (status, "busy"),
-            (unsigned long long) s_uint (status, "queued"),
-            (unsigned long long) s_uint (status, "running"));
+            worker_count,
+            (unsigned long long) cli_status_uint (status, "slots"),
+            (unsigned long long) cli_status_uint (status, "busy"),
+            (unsigned long long) cli_status_uint (status, "queued"),
+            (unsigned long long) cli_status_uint (status, "running"));
     if (worker_count) {
         //  Host and name columns as wide as their longest entry, within
         //  reason: a pod's name is some 30 characters
         int host_width = 12, name_width = 4;
         for (uint32_t index = 0; index < worker_count; index++) {
             const msgpack_object *worker = &workers->via.array.ptr[index];
-            s_str (worker, "host", host, sizeof host);
-            s_str (worker, "name", name, sizeof name);
+            cli_status_str (worker, "host", host, sizeof host);
+            cli_status_str (worker, "name", name, sizeof name);
             host_width = s_max_width (host_width, host);
             name_width = s_max_width (name_width, name);
         }
@@ -105,53 +81,50 @@ s_print_table (const msgpack_object *status)
                 "TASK-CPU");
         for (uint32_t index = 0; index < worker_count; index++) {
             const msgpack_object *worker = &workers->via.array.ptr[index];
-            s_str (worker, "host", host, sizeof host);
-            s_str (worker, "name", name, sizeof name);
+            cli_status_str (worker, "host", host, sizeof host);
+            cli_status_str (worker, "name", name, sizeof name);
             char cpu[16] = "-", memory[16] = "-", task_cpu[16];
-            uint64_t total = s_uint (worker, "mem_total_kib");
-            if (total) {
-                snprintf (cpu, sizeof cpu, "%.0f",
-                          s_uint (worker, "cpu_permille") / 10.0);
-                snprintf (
-                    memory, sizeof memory, "%.0f",
-                    100.0
-                        * (double) (total
-                                    - s_uint (worker, "mem_available_kib"))
-                        / (double) total);
+            double cpu_percent, mem_percent;
+            if (cli_status_load (worker, &cpu_percent, &mem_percent)) {
+                snprintf (cpu, sizeof cpu, "%.0f", cpu_percent);
+                snprintf (memory, sizeof memory, "%.0f", mem_percent);
             }
-            cli_format_seconds ((double) (s_uint (worker, "task_user_us")
-                                          + s_uint (worker, "task_system_us"))
-                                    / 1e6,
-                                task_cpu, sizeof task_cpu);
+            cli_format_seconds (
+                (double) (cli_status_uint (worker, "task_user_us")
+                          + cli_status_uint (worker, "task_system_us"))
+                    / 1e6,
+                task_cpu, sizeof task_cpu);
             printf ("%-*.*s %8lld %-*.*s %5llu %5llu %5llu %5llu %10llu "
                     "%7llu %6.1fs %5s %5s %9s\n",
                     host_width, host_width, host,
-                    (long long) s_int (worker, "pid"), name_width, name_width,
-                    name, (unsigned long long) s_uint (worker, "cores"),
-                    (unsigned long long) s_uint (worker, "slots"),
-                    (unsigned long long) s_uint (worker, "busy"),
-                    (unsigned long long) s_uint (worker, "processes"),
-                    (unsigned long long) s_uint (worker, "done"),
-                    (unsigned long long) s_uint (worker, "failed"),
-                    s_int (worker, "heartbeat_age_ms") / 1000.0, cpu, memory,
-                    task_cpu);
+                    (long long) cli_status_int (worker, "pid"), name_width,
+                    name_width, name,
+                    (unsigned long long) cli_status_uint (worker, "cores"),
+                    (unsigned long long) cli_status_uint (worker, "slots"),
+                    (unsigned long long) cli_status_uint (worker, "busy"),
+                    (unsigned long long) cli_status_uint (worker, "processes"),
+                    (unsigned long long) cli_status_uint (worker, "done"),
+                    (unsigned long long) cli_status_uint (worker, "failed"),
+                    cli_status_int (worker, "heartbeat_age_ms") / 1000.0, cpu,
+                    memory, task_cpu);
         }
     }
     const msgpack_object *counters = zmp_map_get (status, "counters");
     printf ("\ntasks    %llu submitted, %llu completed, %llu failed, "
             "%llu lost\n",
-            (unsigned long long) s_uint (counters, "submitted"),
-            (unsigned long long) s_uint (counters, "completed"),
-            (unsigned long long) s_uint (counters, "failed"),
-            (unsigned long long) s_uint (counters, "lost"));
+            (unsigned long long) cli_status_uint (counters, "submitted"),
+            (unsigned long long) cli_status_uint (counters, "completed"),
+            (unsigned long long) cli_status_uint (counters, "failed"),
+            (unsigned long long) cli_status_uint (counters, "lost"));
     const msgpack_object *objects = zmp_map_get (status, "objects");
     if (objects)
         printf ("objects  %llu shared objects holding %llu bytes, %llu calls "
                 "waiting, %llu processes waiting for a worker\n",
-                (unsigned long long) s_uint (objects, "count"),
-                (unsigned long long) s_uint (objects, "bytes"),
-                (unsigned long long) s_uint (objects, "waiting"),
-                (unsigned long long) s_uint (objects, "pending_processes"));
+                (unsigned long long) cli_status_uint (objects, "count"),
+                (unsigned long long) cli_status_uint (objects, "bytes"),
+                (unsigned long long) cli_status_uint (objects, "waiting"),
+                (unsigned long long) cli_status_uint (objects,
+                                                      "pending_processes"));
 }
 
 //  --------------------------------------------------------------------------
@@ -213,11 +186,11 @@ s_prom_peers (const msgpack_object *peers, const char *prefix, const char *name,
         if (zmp_uint_get (zmp_map_get (peer, key), UINT64_MAX, &value))
             continue;
         char host[256];
-        s_str (peer, "host", host, sizeof host);
+        cli_status_str (peer, "host", host, sizeof host);
         printf ("zmpool_%s{id=\"%llu\",host=\"", full,
-                (unsigned long long) s_uint (peer, "id"));
+                (unsigned long long) cli_status_uint (peer, "id"));
         s_prom_label (host);
-        printf ("\",pid=\"%lld\"}", (long long) s_int (peer, "pid"));
+        printf ("\",pid=\"%lld\"}", (long long) cli_status_int (peer, "pid"));
         s_prom_value ((double) value * scale);
     }
 }
@@ -229,7 +202,7 @@ s_print_prometheus (const msgpack_object *status)
     s_prom ("up", "gauge", "1: the broker answered", 1);
     s_prom ("broker_uptime_seconds", "gauge",
             "Seconds since the broker started",
-            (double) s_int (broker, "uptime_ms") / 1000);
+            (double) cli_status_int (broker, "uptime_ms") / 1000);
     const msgpack_object *workers = zmp_map_get (status, "workers");
     const msgpack_object *clients = zmp_map_get (status, "clients");
     if (workers && workers->type != MSGPACK_OBJECT_ARRAY)
@@ -241,13 +214,13 @@ s_print_prometheus (const msgpack_object *status)
     s_prom ("clients", "gauge", "Clients registered",
             clients ? clients->via.array.size : 0);
     s_prom ("slots", "gauge", "Task slots of all workers",
-            (double) s_uint (status, "slots"));
+            (double) cli_status_uint (status, "slots"));
     s_prom ("busy_slots", "gauge", "Slots running a task",
-            (double) s_uint (status, "busy"));
+            (double) cli_status_uint (status, "busy"));
     s_prom ("queued_tasks", "gauge", "Tasks waiting in pool queues",
-            (double) s_uint (status, "queued"));
+            (double) cli_status_uint (status, "queued"));
     s_prom ("running_tasks", "gauge", "Tasks dispatched and not yet done",
-            (double) s_uint (status, "running"));
+            (double) cli_status_uint (status, "running"));
     const msgpack_object *counters = zmp_map_get (status, "counters");
     static const char *const counter_help[][2] = {
         { "submitted", "Tasks accepted into a queue" },
@@ -264,15 +237,15 @@ s_print_prometheus (const msgpack_object *status)
         char name[64];
         snprintf (name, sizeof name, "tasks_%s_total", counter_help[index][0]);
         s_prom (name, "counter", counter_help[index][1],
-                (double) s_uint (counters, counter_help[index][0]));
+                (double) cli_status_uint (counters, counter_help[index][0]));
     }
     const msgpack_object *objects = zmp_map_get (status, "objects");
     s_prom ("objects", "gauge", "Shared objects alive",
-            (double) s_uint (objects, "count"));
+            (double) cli_status_uint (objects, "count"));
     s_prom ("object_bytes", "gauge", "Bytes the shared objects hold",
-            (double) s_uint (objects, "bytes"));
+            (double) cli_status_uint (objects, "bytes"));
     s_prom ("waiting_calls", "gauge", "Object calls blocked, waiting",
-            (double) s_uint (objects, "waiting"));
+            (double) cli_status_uint (objects, "waiting"));
 
     s_prom_peers (workers, "worker", "slots", "gauge", "Its task slots",
                   "slots", 1);

@@ -111,29 +111,6 @@ typedef struct {
 //  --------------------------------------------------------------------------
 //  Snapshots
 
-static uint64_t
-s_uint (const msgpack_object *map, const char *key)
-{
-    uint64_t value = 0;
-    zmp_uint_get (zmp_map_get (map, key), UINT64_MAX, &value);
-    return value;
-}
-
-static int64_t
-s_int (const msgpack_object *map, const char *key)
-{
-    int64_t value = 0;
-    zmp_int_get (zmp_map_get (map, key), &value);
-    return value;
-}
-
-static void
-s_str (const msgpack_object *map, const char *key, char *buffer, size_t size)
-{
-    if (zmp_str_copy (zmp_map_get (map, key), buffer, size) || !buffer[0])
-        snprintf (buffer, size, "-");
-}
-
 static void
 s_snapshot_clear (top_snapshot_t *snapshot)
 {
@@ -154,21 +131,22 @@ static void
 s_snapshot_read (top_snapshot_t *snapshot, const msgpack_object *status)
 {
     const msgpack_object *broker = zmp_map_get (status, "broker");
-    s_str (broker, "endpoint", snapshot->endpoint, sizeof snapshot->endpoint);
-    s_str (broker, "host", snapshot->host, sizeof snapshot->host);
-    snapshot->pid = s_int (broker, "pid");
-    snapshot->uptime_s = (double) s_int (broker, "uptime_ms") / 1000;
-    snapshot->slots = s_uint (status, "slots");
-    snapshot->busy = s_uint (status, "busy");
-    snapshot->queued = s_uint (status, "queued");
-    snapshot->running = s_uint (status, "running");
+    cli_status_str (broker, "endpoint", snapshot->endpoint,
+                    sizeof snapshot->endpoint);
+    cli_status_str (broker, "host", snapshot->host, sizeof snapshot->host);
+    snapshot->pid = cli_status_int (broker, "pid");
+    snapshot->uptime_s = (double) cli_status_int (broker, "uptime_ms") / 1000;
+    snapshot->slots = cli_status_uint (status, "slots");
+    snapshot->busy = cli_status_uint (status, "busy");
+    snapshot->queued = cli_status_uint (status, "queued");
+    snapshot->running = cli_status_uint (status, "running");
     const msgpack_object *counters = zmp_map_get (status, "counters");
-    snapshot->submitted = s_uint (counters, "submitted");
-    snapshot->completed = s_uint (counters, "completed");
-    snapshot->failed = s_uint (counters, "failed");
-    snapshot->retried = s_uint (counters, "retried");
-    snapshot->lost = s_uint (counters, "lost");
-    snapshot->rejected = s_uint (counters, "rejected");
+    snapshot->submitted = cli_status_uint (counters, "submitted");
+    snapshot->completed = cli_status_uint (counters, "completed");
+    snapshot->failed = cli_status_uint (counters, "failed");
+    snapshot->retried = cli_status_uint (counters, "retried");
+    snapshot->lost = cli_status_uint (counters, "lost");
+    snapshot->rejected = cli_status_uint (counters, "rejected");
 
     const msgpack_object *workers = s_array (status, "workers");
     snapshot->worker_count = workers ? workers->via.array.size : 0;
@@ -177,30 +155,24 @@ s_snapshot_read (top_snapshot_t *snapshot, const msgpack_object *status)
     for (size_t index = 0; index < snapshot->worker_count; index++) {
         const msgpack_object *from = &workers->via.array.ptr[index];
         top_worker_t *worker = &snapshot->workers[index];
-        worker->id = s_uint (from, "id");
-        s_str (from, "host", worker->host, sizeof worker->host);
-        s_str (from, "name", worker->name, sizeof worker->name);
-        worker->pid = s_int (from, "pid");
-        worker->slots = s_uint (from, "slots");
-        worker->busy = s_uint (from, "busy");
-        worker->done = s_uint (from, "done");
-        worker->failed = s_uint (from, "failed");
+        worker->id = cli_status_uint (from, "id");
+        cli_status_str (from, "host", worker->host, sizeof worker->host);
+        cli_status_str (from, "name", worker->name, sizeof worker->name);
+        worker->pid = cli_status_int (from, "pid");
+        worker->slots = cli_status_uint (from, "slots");
+        worker->busy = cli_status_uint (from, "busy");
+        worker->done = cli_status_uint (from, "done");
+        worker->failed = cli_status_uint (from, "failed");
         worker->heartbeat_age_s =
-            (double) s_int (from, "heartbeat_age_ms") / 1000;
-        uint64_t total = s_uint (from, "mem_total_kib");
-        worker->has_load = total > 0;
-        if (worker->has_load) {
-            worker->cpu_percent = (double) s_uint (from, "cpu_permille") / 10;
-            uint64_t available = s_uint (from, "mem_available_kib");
-            worker->mem_percent =
-                100.0
-                * (double) (total - (available < total ? available : total))
-                / (double) total;
-        }
-        worker->task_cpu_s = (double) (s_uint (from, "task_user_us")
-                                       + s_uint (from, "task_system_us"))
-                             / 1e6;
-        worker->max_rss_mib = (double) s_uint (from, "task_max_rss_kib") / 1024;
+            (double) cli_status_int (from, "heartbeat_age_ms") / 1000;
+        worker->has_load =
+            cli_status_load (from, &worker->cpu_percent, &worker->mem_percent);
+        worker->task_cpu_s =
+            (double) (cli_status_uint (from, "task_user_us")
+                      + cli_status_uint (from, "task_system_us"))
+            / 1e6;
+        worker->max_rss_mib =
+            (double) cli_status_uint (from, "task_max_rss_kib") / 1024;
     }
     const msgpack_object *clients = s_array (status, "clients");
     size_t count = clients ? clients->via.array.size : 0;
@@ -213,18 +185,18 @@ s_snapshot_read (top_snapshot_t *snapshot, const msgpack_object *status)
     for (size_t index = 0; index < count; index++) {
         const msgpack_object *from = &clients->via.array.ptr[index];
         char host[256];
-        s_str (from, "host", host, sizeof host);
-        if (s_int (from, "pid") == getpid () && streq (host, own_host))
+        cli_status_str (from, "host", host, sizeof host);
+        if (cli_status_int (from, "pid") == getpid () && streq (host, own_host))
             continue;  //  This view's own connection
         top_client_t *client = &snapshot->clients[snapshot->client_count++];
-        client->id = s_uint (from, "id");
-        s_str (from, "host", client->host, sizeof client->host);
-        client->pid = s_int (from, "pid");
-        client->pools = s_uint (from, "pools");
-        client->queued = s_uint (from, "queued");
-        client->running = s_uint (from, "running");
-        client->completed = s_uint (from, "completed");
-        client->cpu_s = (double) s_uint (from, "cpu_us") / 1e6;
+        client->id = cli_status_uint (from, "id");
+        cli_status_str (from, "host", client->host, sizeof client->host);
+        client->pid = cli_status_int (from, "pid");
+        client->pools = cli_status_uint (from, "pools");
+        client->queued = cli_status_uint (from, "queued");
+        client->running = cli_status_uint (from, "running");
+        client->completed = cli_status_uint (from, "completed");
+        client->cpu_s = (double) cli_status_uint (from, "cpu_us") / 1e6;
     }
 }
 
