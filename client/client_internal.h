@@ -254,6 +254,11 @@ void process_fail (zmp_client_t *client, job_t *job, const zmp_error_t *error);
 void process_event (zmp_client_t *client, uint32_t serial,
                     const zmp_proto_task_event_t *event, zframe_t *data);
 
+//  zmp_pool.c: the public form of what a task used, from the figures on
+//  its RESULT, the process that ran it and its host
+void client_usage_give (const zmp_proto_usage_t *from, int64_t pid,
+                        const char *host, zmp_usage_t *usage);
+
 //  zmp_pool.c: deliveries, run by the I/O thread with the lock held
 void pool_deliver (zmp_client_t *client, job_t *job, uint32_t place,
                    const zmp_proto_result_t *result, zframe_t **value_p);

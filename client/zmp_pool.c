@@ -29,17 +29,24 @@ typedef struct {
     const char *host;  //  In client->hosts
 } pool_usage_t;
 
-//  The public form of a usage kept
+void
+client_usage_give (const zmp_proto_usage_t *from, int64_t pid, const char *host,
+                   zmp_usage_t *usage)
+{
+    usage->start_us = (int64_t) from->start_us;
+    usage->wall_us = (int64_t) from->wall_us;
+    usage->user_us = (int64_t) from->user_us;
+    usage->system_us = (int64_t) from->system_us;
+    usage->max_rss_kib = (int64_t) from->max_rss_kib;
+    usage->pid = pid;
+    snprintf (usage->host, sizeof usage->host, "%s", host);
+}
+
+//  ...of a usage kept
 static void
 s_usage_give (const pool_usage_t *kept, zmp_usage_t *usage)
 {
-    usage->start_us = (int64_t) kept->usage.start_us;
-    usage->wall_us = (int64_t) kept->usage.wall_us;
-    usage->user_us = (int64_t) kept->usage.user_us;
-    usage->system_us = (int64_t) kept->usage.system_us;
-    usage->max_rss_kib = (int64_t) kept->usage.max_rss_kib;
-    usage->pid = kept->pid;
-    snprintf (usage->host, sizeof usage->host, "%s", kept->host);
+    client_usage_give (&kept->usage, kept->pid, kept->host, usage);
 }
 
 #define POOL_WINDOW_MIN         256  //  Chunks in flight per iterator, at least

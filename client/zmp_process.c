@@ -329,15 +329,8 @@ zmp_process_usage (zmp_process_t *self, zmp_usage_t *usage)
     assert (self && usage);
     pthread_mutex_lock (&self->client->mutex);
     bool known = self->has_usage;
-    if (known) {
-        usage->start_us = (int64_t) self->usage.start_us;
-        usage->wall_us = (int64_t) self->usage.wall_us;
-        usage->user_us = (int64_t) self->usage.user_us;
-        usage->system_us = (int64_t) self->usage.system_us;
-        usage->max_rss_kib = (int64_t) self->usage.max_rss_kib;
-        usage->pid = self->pid;
-        snprintf (usage->host, sizeof usage->host, "%s", self->host);
-    }
+    if (known)
+        client_usage_give (&self->usage, self->pid, self->host, usage);
     pthread_mutex_unlock (&self->client->mutex);
     return known;
 }
